@@ -1,0 +1,118 @@
+import copy
+import datetime as dt
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from xl_fastmoss.endpoints import MOST_PROMOTED, TOP_SELLING
+from xl_fastmoss.errors import InvalidResponse
+from xl_fastmoss.parse import columns_for, read_envelope, rows_to_frame
+
+EXAMPLE = json.loads((Path(__file__).parents[1] / "xl_fastmoss/data/most_promoted.response.example.json").read_text())
+
+
+def example_frame(rows=None, warnings=None):
+    return rows_to_frame(rows if rows is not None else EXAMPLE["data"]["list"], MOST_PROMOTED, 1, warnings)
+
+
+def test_the_vendor_example_parses_to_its_exact_values():
+    frame = example_frame()
+    row = frame.iloc[0].to_dict()
+    assert row == {
+        "rank": 1, "seller_id": "7494006325298104216", "name": "LOOKFANTASTIC", "brand": "LOOKFANTASTIC",
+        "seller_company": "Thehut.com limited",
+        "avatar": "https://s.500fd.com/tt_shop/813e1606cff740e9932168cfe95e5c4f~tplv-tulkllf4y5-resize-webp:300:300.webp",
+        "region": "GB", "product_count": 4881, "shop_rating": 4.7, "main_category_id": 14,
+        "main_category_name": "Beauty & Personal Care", "is_fully_managed": 0, "is_cross_border": 0,
+        "shop_type": 1, "status": 1, "rank_category_id": 0, "rank_category_name": "",
+        "total_affiliate_count": 47691, "affiliate_count": 55, "sale_product_count": 252, "units_sold": 984,
+        "gmv": 24915.88, "usd_gmv": 30895.69, "units_sold_inc_rate": 0.288, "gmv_inc_rate": 0.4339,
+        "currency": "GBP",
+    }
+
+
+def test_columns_and_dtypes_are_fixed():
+    frame = example_frame()
+    assert tuple(frame.columns) == columns_for(MOST_PROMOTED)
+    dtypes = frame.dtypes.astype(str).to_dict()
+    assert dtypes["seller_id"] == "string" and dtypes["name"] == "string" and dtypes["currency"] == "string"
+    assert dtypes["rank"] == "Int64" and dtypes["units_sold"] == "Int64" and dtypes["affiliate_count"] == "Int64"
+    assert dtypes["gmv"] == "float64" and dtypes["usd_gmv"] == "float64" and dtypes["gmv_inc_rate"] == "float64"
+
+
+def test_top_selling_has_no_affiliate_count_column():
+    assert "affiliate_count" not in columns_for(TOP_SELLING)
+    assert "total_affiliate_count" in columns_for(TOP_SELLING)
+
+
+@pytest.mark.parametrize("rate, expected", [
+    ("28.8%", 0.288), ("-13.93%", -0.1393), ("0%", 0.0), ("1,234.5%", 12.345),
+    ("-", None), ("", None), (None, None), ("n/a", None), ("abc%", None),
+])
+def test_growth_rates_become_fractions_or_blanks(rate, expected):
+    row = copy.deepcopy(EXAMPLE["data"]["list"][0])
+    row["gmv_inc_rate"] = rate
+    value = example_frame([row])["gmv_inc_rate"].iloc[0]
+    if expected is None:
+        assert math.isnan(value)
+    else:
+        assert value == expected
+
+
+def test_a_missing_rate_key_is_a_blank():
+    row = copy.deepcopy(EXAMPLE["data"]["list"][0])
+    del row["units_sold_inc_rate"]
+    assert math.isnan(example_frame([row])["units_sold_inc_rate"].iloc[0])
+
+
+def test_text_is_kept_exactly_as_sent():
+    row = copy.deepcopy(EXAMPLE["data"]["list"][0])
+    row["shop_info"]["name"] = '=HYPERLINK("http://x","y") 美妆 ✨'
+    assert example_frame([row])["name"].iloc[0] == '=HYPERLINK("http://x","y") 美妆 ✨'
+
+
+def test_ranks_continue_from_the_page_offset():
+    rows = EXAMPLE["data"]["list"] * 3
+    frame = rows_to_frame(rows, MOST_PROMOTED, first_rank=201)
+    assert frame["rank"].tolist() == [201, 202, 203]
+
+
+def test_drifted_fields_degrade_to_blanks_with_warnings():
+    row = copy.deepcopy(EXAMPLE["data"]["list"][0])
+    row["units_sold"] = "lots"
+    row["gmv"] = {"amount": 1}
+    row["shop_info"]["seller_id"] = 7.494006325298104e18
+    row["shop_info"]["product_count"] = 10**30
+    row["extra_field"] = [1, 2]
+    warnings = []
+    frame = example_frame([row, "not a row"], warnings)
+    assert frame["units_sold"].isna().iloc[0] and frame["gmv"].isna().iloc[0]
+    assert frame["seller_id"].isna().iloc[0] and frame["product_count"].isna().iloc[0]
+    assert frame["name"].iloc[0] == "LOOKFANTASTIC"
+    assert len(frame) == 2 and frame["rank"].tolist() == [1, 2]
+    assert any("units_sold 'lots'" in w for w in warnings)
+    assert any("rank 2: row is not an object" in w for w in warnings)
+
+
+def test_an_empty_list_is_an_empty_frame_with_all_columns():
+    frame = example_frame([])
+    assert frame.empty and tuple(frame.columns) == columns_for(MOST_PROMOTED)
+
+
+def test_envelope_reports_the_period_answered_and_total():
+    page = read_envelope(EXAMPLE)
+    assert (page.total, page.date_type, page.date_value) == (500, "day", "2026-04-06")
+    assert page.request_id == "764beab5-2619-53cc-cf63-b726d9086655"
+
+
+@pytest.mark.parametrize("payload, message", [
+    ({"code": 0, "request_id": "r1"}, "without a `data` object [request_id r1]"),
+    ({"code": 0, "data": {"total": 5}}, "without a `data.list` array"),
+    ([1, 2], "not an object"),
+])
+def test_an_envelope_without_data_or_list_is_an_invalid_response(payload, message):
+    with pytest.raises(InvalidResponse, match=message.replace("[", r"\[").replace("]", r"\]")):
+        read_envelope(payload)

@@ -1,0 +1,64 @@
+import threading
+
+from xl_fastmoss.throttle import AdaptiveLimiter
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 100.0
+        self.slept = []
+
+    def __call__(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def test_throttling_halves_the_calls_in_flight_and_successes_restore_them():
+    limiter = AdaptiveLimiter(8)
+    limiter.on_throttled(0)
+    assert limiter.limit == 4
+    limiter.on_throttled(0)
+    limiter.on_throttled(0)
+    limiter.on_throttled(0)
+    assert limiter.limit == 1
+    for _ in range(200):
+        limiter.on_success()
+    assert limiter.limit == 8
+
+
+def test_a_throttle_pauses_new_calls_without_real_sleeping():
+    clock = FakeClock()
+    limiter = AdaptiveLimiter(4, clock=clock, sleep=clock.sleep)
+    limiter.on_throttled(2.5)
+    with limiter.slot():
+        pass
+    assert clock.slept == [2.5]
+
+
+def test_never_more_calls_in_flight_than_the_limit():
+    import time
+
+    limiter = AdaptiveLimiter(3)
+    peak, lock, release = [0], threading.Lock(), threading.Event()
+
+    def work():
+        with limiter.slot():
+            with lock:
+                peak[0] = max(peak[0], limiter.in_flight)
+            release.wait(5)
+
+    threads = [threading.Thread(target=work) for _ in range(10)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 5
+    while limiter.in_flight < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)
+    assert limiter.in_flight == 3
+    release.set()
+    for t in threads:
+        t.join()
+    assert peak[0] == 3

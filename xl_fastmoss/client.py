@@ -1,0 +1,303 @@
+"""The FastMoss client: rankings as typed tables, fetched once, cached, paged concurrently.
+
+A ranking of ``rows`` rows costs ``ceil(rows / 100)`` calls: the first page tells how long the
+ranking is, the rest go out together. Identical pages in flight at the same moment are fetched
+once and shared; answers are kept in the persistent cache (see :mod:`xl_fastmoss.cache`) and the
+assembled tables in memory, so a recalculation costs no call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+import requests
+
+from .cache import ResponseCache
+from .endpoints import ENDPOINTS, PAGE_SIZE, Endpoint
+from .errors import FastMossError
+from .parse import RankingResult, rows_to_frame
+from .query import RankingQuery, pages_for, validate_rows
+from .settings import Settings, find_api_key
+from .throttle import AdaptiveLimiter
+from .transport import PageAnswer, Transport
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass
+class ClientStats:
+    """What this client did since it was made: shown by FM_STATUS."""
+
+    api_calls: int = 0
+    pages_from_cache: int = 0
+    tables_from_memory: int = 0
+    last_fetched_at: dt.datetime | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def count(self, name: str) -> None:
+        with self._lock:
+            setattr(self, name, getattr(self, name) + 1)
+
+
+@dataclass(frozen=True)
+class TableRequest:
+    """A ranking and how many of its rows are wanted."""
+
+    query: RankingQuery
+    rows: int
+
+
+class FastMossClient:
+    """Client of the FastMoss shop rankings.
+
+    Parameters
+    ----------
+    settings
+        Key, base URL, timeouts, retries, cache and concurrency; ``Settings.load()`` when
+        omitted (environment, then the user's config store).
+    session
+        A ``requests`` session to send with (proxies, certificates); a new one when omitted.
+        Answers are cached in ``settings.cache_dir`` either way.
+    """
+
+    def __init__(self, settings: Settings | None = None, *, session=None, **overrides):
+        self.settings = settings.with_(**overrides) if settings else Settings.load(**overrides)
+        self.session = session or requests.Session()
+        self.cache = ResponseCache.open(self.settings.cache_dir, self.settings.cache_ttl)
+        self.limiter = AdaptiveLimiter(self.settings.max_concurrency)
+        self.stats = ClientStats()
+        self.transport = Transport(self.settings, self.session, self.cache, self.limiter,
+                                   on_call=lambda: self.stats.count("api_calls"))
+        # Threads only wait here; the limiter decides how many calls are really in flight.
+        self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="fastmoss-page")
+        self._in_flight: dict[tuple, Future] = {}
+        self._in_flight_lock = threading.Lock()
+        self._tables: dict[RankingQuery, RankingResult] = {}
+        self._tables_lock = threading.Lock()
+
+    # -- rankings -------------------------------------------------------------------------
+
+    def ranking(self, endpoint: Endpoint | str, region=None, category_id=None, date_type="day",
+                date_value="latest", *, shop_type=None, cross_border=None, sort_by=None,
+                rows=10, refresh: bool = False, progress: ProgressCallback | None = None) -> RankingResult:
+        """A ranking of ``endpoint`` as a :class:`RankingResult`; arguments as in :func:`most_promoted`."""
+        query = RankingQuery.build(endpoint, region, category_id, date_type, date_value,
+                                   shop_type=shop_type, cross_border=cross_border, sort_by=sort_by)
+        return self.fetch(TableRequest(query, validate_rows(rows)), refresh=refresh, progress=progress)
+
+    def most_promoted(self, region=None, category_id=None, date_type="day", date_value="latest",
+                      **options) -> RankingResult:
+        return self.ranking(ENDPOINTS["most_promoted"], region, category_id, date_type, date_value, **options)
+
+    def top_selling(self, region=None, category_id=None, date_type="day", date_value="latest",
+                    **options) -> RankingResult:
+        return self.ranking(ENDPOINTS["top_selling"], region, category_id, date_type, date_value, **options)
+
+    def fully_managed(self, region=None, category_id=None, date_type="day", date_value="latest",
+                      **options) -> RankingResult:
+        return self.ranking(ENDPOINTS["fully_managed"], region, category_id, date_type, date_value, **options)
+
+    # -- fetching -------------------------------------------------------------------------
+
+    def fetch(self, request: TableRequest, *, refresh: bool = False,
+              progress: ProgressCallback | None = None) -> RankingResult:
+        """One table; raises the FastMossError that stopped it."""
+        outcome = self.fetch_many([request], refresh=refresh, progress=progress)[request]
+        if isinstance(outcome, FastMossError):
+            raise outcome
+        return outcome
+
+    def cached_table(self, request: TableRequest) -> RankingResult | None:
+        """The table from memory if this process already holds it, fresh, with enough rows."""
+        with self._tables_lock:
+            held = self._tables.get(request.query)
+        if held is None or not _covers(held, request.rows) or self._expired(held):
+            return None
+        self.stats.count("tables_from_memory")
+        return _slice(held, request.rows)
+
+    def fetch_many(self, requests: Iterable[TableRequest], *, refresh: bool = False,
+                   progress: ProgressCallback | None = None) -> dict[TableRequest, RankingResult | FastMossError]:
+        """Many tables at once: each distinct page is asked once, all under the concurrency bound.
+
+        Returns each request's table, or the error that stopped it; one failure does not stop
+        the others. ``refresh`` skips every cache (the answers then refresh the cache).
+        """
+        requests = list(dict.fromkeys(requests))
+        outcomes: dict[TableRequest, RankingResult | FastMossError] = {}
+        wanted: dict[RankingQuery, int] = {}
+        for request in requests:
+            held = None if refresh else self.cached_table(request)
+            if held is not None:
+                outcomes[request] = held
+            else:
+                wanted[request.query] = max(wanted.get(request.query, 0), request.rows)
+        if wanted:
+            fetched = _Progress(progress, sum(pages_for(rows) for rows in wanted.values()))
+            first_pages = {q: self._page_future(q, 1, refresh) for q in wanted}
+            tables: dict[RankingQuery, RankingResult | FastMossError] = {}
+            later_pages: dict[RankingQuery, list[Future]] = {}
+            for query, first in first_pages.items():
+                try:
+                    answer = first.result()
+                except FastMossError as error:
+                    tables[query] = error
+                    continue
+                fetched.advance()
+                count = self._pages_needed(wanted[query], answer)
+                fetched.adjust(pages_for(wanted[query]) - count)
+                later_pages[query] = [answer, *(self._page_future(query, p, refresh) for p in range(2, count + 1))]
+            for query, answers in later_pages.items():
+                tables[query] = self._assemble(query, wanted[query], answers, fetched)
+            for request in requests:
+                if request not in outcomes:
+                    table = tables[request.query]
+                    outcomes[request] = table if isinstance(table, FastMossError) else _slice(table, request.rows)
+        return {request: outcomes[request] for request in requests}
+
+    def _pages_needed(self, rows: int, first: PageAnswer) -> int:
+        pages = pages_for(rows)
+        if first.page.total is not None:
+            pages = min(pages, max(1, math.ceil(first.page.total / PAGE_SIZE)))
+        if len(first.page.rows) < PAGE_SIZE:
+            pages = 1
+        return pages
+
+    def _assemble(self, query: RankingQuery, rows: int, answers: list, progress: _Progress) -> RankingResult | FastMossError:
+        first: PageAnswer = answers[0]
+        warnings = list(first.page.warnings)
+        frames = [rows_to_frame(first.page.rows[:rows], query.endpoint, 1, warnings)]
+        collected = [first]
+        for number, future in enumerate(answers[1:], start=2):
+            try:
+                answer: PageAnswer = future.result()
+            except FastMossError as error:
+                return error
+            progress.advance()
+            collected.append(answer)
+            start = (number - 1) * PAGE_SIZE
+            frames.append(rows_to_frame(answer.page.rows[: rows - start], query.endpoint, start + 1, warnings))
+        for number, answer in enumerate(collected, start=1):
+            asked = min(PAGE_SIZE, rows - (number - 1) * PAGE_SIZE)
+            if number < len(collected) and len(answer.page.rows) < asked:
+                warnings.append(
+                    f"page {number} answered {len(answer.page.rows)} of {PAGE_SIZE} rows; "
+                    f"ranks {(number - 1) * PAGE_SIZE + len(answer.page.rows) + 1}-{number * PAGE_SIZE} are missing")
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        stale = [a.stale_reason for a in collected if a.stale_reason]
+        result = RankingResult(
+            frame=frame, query=query, rows_asked=rows, total=first.page.total,
+            date_type=first.page.date_type, date_value=first.page.date_value,
+            fetched_at=min(a.fetched_at for a in collected),
+            request_ids=tuple(a.page.request_id for a in collected if a.page.request_id),
+            from_cache=all(a.from_cache for a in collected),
+            stale=bool(stale), stale_reason=stale[0] if stale else None, warnings=tuple(warnings),
+        )
+        if not result.stale and not result.empty:  # "no data yet" must not outlive publication
+            with self._tables_lock:
+                held = self._tables.get(query)
+                if held is None or held.rows_asked <= rows or self._expired(held):
+                    self._tables[query] = result
+        self.stats.last_fetched_at = max(filter(None, (self.stats.last_fetched_at, result.fetched_at)))
+        return result
+
+    def _page_future(self, query: RankingQuery, page: int, refresh: bool) -> Future:
+        """The answer for one page, shared with any identical request already in flight."""
+        body = query.body(page)
+        key = (query.endpoint.path, json.dumps(body, sort_keys=True), refresh)
+        with self._in_flight_lock:
+            future = self._in_flight.get(key)
+            if future is None:
+                future = self._pool.submit(self._fetch_page, query.endpoint.path, body, refresh)
+                self._in_flight[key] = future
+                future.add_done_callback(lambda _f: self._forget(key))
+        return future
+
+    def _forget(self, key: tuple) -> None:
+        with self._in_flight_lock:
+            self._in_flight.pop(key, None)
+
+    def _fetch_page(self, path: str, body: dict, refresh: bool) -> PageAnswer:
+        answer = self.transport.post(path, body, refresh=refresh)
+        if answer.from_cache and not answer.stale_reason:
+            self.stats.count("pages_from_cache")
+        return answer
+
+    def _expired(self, result: RankingResult) -> bool:
+        age = (dt.datetime.now(dt.timezone.utc) - result.fetched_at).total_seconds()
+        return age > self.settings.cache_ttl
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self.session.close()
+        self.cache.close()
+
+    def __enter__(self) -> FastMossClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _Progress:
+    def __init__(self, callback: ProgressCallback | None, total: int):
+        self.callback, self.total, self.done = callback, total, 0
+        self._lock = threading.Lock()
+
+    def advance(self) -> None:
+        with self._lock:
+            self.done += 1
+            if self.callback:
+                self.callback(self.done, self.total)
+
+    def adjust(self, fewer: int) -> None:
+        with self._lock:
+            self.total -= fewer
+
+
+def _covers(result: RankingResult, rows: int) -> bool:
+    return result.rows_asked >= rows or len(result.frame) < result.rows_asked
+
+
+def _slice(result: RankingResult, rows: int) -> RankingResult:
+    frame = result.frame.iloc[:rows].copy()
+    return RankingResult(
+        frame=frame, query=result.query, rows_asked=rows, total=result.total,
+        date_type=result.date_type, date_value=result.date_value, fetched_at=result.fetched_at,
+        request_ids=result.request_ids, from_cache=result.from_cache, stale=result.stale,
+        stale_reason=result.stale_reason, warnings=result.warnings,
+    )
+
+
+_default_client: FastMossClient | None = None
+_default_lock = threading.Lock()
+
+
+def default_client() -> FastMossClient:
+    """The process-wide client on the user's settings, made on first use.
+
+    Made again when it has no key, so a key set after the first call is picked up.
+    """
+    global _default_client
+    with _default_lock:
+        if _default_client is None or (not _default_client.settings.api_key and find_api_key()):
+            previous, _default_client = _default_client, FastMossClient()
+            if previous is not None:
+                previous.close()
+        return _default_client
+
+
+def reset_default_client() -> None:
+    global _default_client
+    with _default_lock:
+        if _default_client is not None:
+            _default_client.close()
+        _default_client = None

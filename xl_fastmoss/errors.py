@@ -1,0 +1,172 @@
+"""Every error xl-fastmoss raises, under one root.
+
+::
+
+    FastMossError
+    ├── InvalidArgument            a query argument is refused before any call
+    ├── ConfigurationError
+    │   └── MissingApiKey          no key in FASTMOSS_API_KEY nor the config store
+    ├── TransportError             no usable HTTP answer                 (retryable)
+    │   ├── RequestTimeout
+    │   └── ConnectionFailed       refused, reset, DNS
+    ├── HTTPStatusError            the server answered with an error status
+    │   ├── AuthenticationError    401 / 403: key wrong, missing or not allowed
+    │   ├── RateLimited            429                                   (retryable)
+    │   └── ServerError            5xx                                   (retryable)
+    ├── InvalidResponse            the body is not the documented JSON
+    └── APIError                   HTTP 200 with code != 0
+        ├── ParameterError         10001
+        ├── ResourceNotFound       20001
+        ├── PermissionDenied       30001
+        ├── QuotaExceeded          30002
+        ├── FrequencyLimited       30003                                 (retryable)
+        └── ServiceError           40001                                 (retryable)
+
+``retryable`` on a class tells the client whether a second attempt can help.
+No message ever contains the API key.
+"""
+
+from __future__ import annotations
+
+
+class FastMossError(Exception):
+    """Root of every xl-fastmoss error."""
+
+    retryable = False
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidArgument(FastMossError, ValueError):
+    """An argument was refused before any call: names it, the value and what is allowed."""
+
+    def __init__(self, argument: str, value: object, allowed: str):
+        self.argument = argument
+        self.value = value
+        self.allowed = allowed
+        super().__init__(f"{argument}: {_show(value)} is not allowed; {allowed}")
+
+
+class ConfigurationError(FastMossError):
+    """The installation is not set up to make calls."""
+
+
+class MissingApiKey(ConfigurationError):
+    def __init__(self) -> None:
+        super().__init__(
+            "no FastMoss API key is set: run `xl-fastmoss config --set-key` "
+            "or set the FASTMOSS_API_KEY environment variable"
+        )
+
+
+class TransportError(FastMossError):
+    retryable = True
+
+
+class RequestTimeout(TransportError):
+    pass
+
+
+class ConnectionFailed(TransportError):
+    pass
+
+
+class HTTPStatusError(FastMossError):
+    def __init__(self, message: str, status: int, request_id: str | None = None):
+        self.status = status
+        self.request_id = request_id
+        super().__init__(message)
+
+
+class AuthenticationError(HTTPStatusError):
+    pass
+
+
+class RateLimited(HTTPStatusError):
+    retryable = True
+
+    def __init__(self, message: str, status: int, retry_after: float | None = None,
+                 request_id: str | None = None):
+        self.retry_after = retry_after
+        super().__init__(message, status, request_id)
+
+
+class ServerError(HTTPStatusError):
+    retryable = True
+
+
+class InvalidResponse(FastMossError):
+    """The server answered, but not with the documented JSON envelope."""
+
+
+class APIError(FastMossError):
+    """The API answered HTTP 200 with a non-zero ``code``."""
+
+    code: int = 0
+    meaning = "API error"
+    advice = ""
+
+    def __init__(self, code: int, api_message: str, request_id: str | None):
+        self.code = code
+        self.api_message = api_message
+        self.request_id = request_id
+        text = f"FastMoss {self.meaning} (code {code})"
+        if api_message:
+            text += f": {api_message}"
+        if self.advice:
+            text += f". {self.advice}"
+        if request_id:
+            text += f" [request_id {request_id}]"
+        super().__init__(text)
+
+
+class ParameterError(APIError):
+    meaning = "refused a parameter"
+
+
+class ResourceNotFound(APIError):
+    meaning = "resource not found"
+
+
+class PermissionDenied(APIError):
+    meaning = "denied permission"
+    advice = "Your plan does not include this ranking"
+
+
+class QuotaExceeded(APIError):
+    meaning = "data limit exceeded"
+    advice = "Your quota is used up; calls resume when it renews"
+
+
+class FrequencyLimited(APIError):
+    retryable = True
+    meaning = "access frequency limit exceeded"
+    advice = "Too many calls at once; retried with backoff and still limited"
+
+
+class ServiceError(APIError):
+    retryable = True
+    meaning = "service error"
+    advice = "The vendor's service failed; try again later"
+
+
+API_ERRORS_BY_CODE: dict[int, type[APIError]] = {
+    10001: ParameterError,
+    20001: ResourceNotFound,
+    30001: PermissionDenied,
+    30002: QuotaExceeded,
+    30003: FrequencyLimited,
+    40001: ServiceError,
+}
+
+
+def api_error(code: int, api_message: str, request_id: str | None) -> APIError:
+    """The APIError subclass for ``code`` (plain APIError for an undocumented one)."""
+    return API_ERRORS_BY_CODE.get(code, APIError)(code, api_message, request_id)
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,249 @@
+"""Ranking payloads to typed tables: pure functions, no I/O.
+
+A vendor response that drifts (a field missing, of another type, absurdly large) degrades to
+blank cells and a warning on the result, never to an exception.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+
+import pandas as pd
+
+from .endpoints import Endpoint
+from .errors import InvalidResponse
+
+SHOP_COLUMNS = (
+    "seller_id", "name", "brand", "seller_company", "avatar", "region", "product_count",
+    "shop_rating", "main_category_id", "main_category_name", "is_fully_managed",
+    "is_cross_border", "shop_type", "status",
+)
+TEXT_COLUMNS = frozenset({
+    "seller_id", "name", "brand", "seller_company", "avatar", "region", "main_category_name",
+    "rank_category_name", "currency",
+})
+FLOAT_COLUMNS = frozenset({"shop_rating", "gmv", "usd_gmv"})
+RATE_COLUMNS = frozenset({"units_sold_inc_rate", "gmv_inc_rate"})
+_INT64_MAX = 2**63 - 1
+
+
+def columns_for(endpoint: Endpoint) -> tuple[str, ...]:
+    """Every column of a parsed ranking, in order."""
+    return ("rank", *SHOP_COLUMNS, "rank_category_id", "rank_category_name",
+            *_api_order(endpoint.metrics), "currency")
+
+
+def _api_order(metrics: tuple[str, ...]) -> tuple[str, ...]:
+    api_order = ("total_affiliate_count", "affiliate_count", "sale_product_count", "units_sold",
+                 "gmv", "usd_gmv", "units_sold_inc_rate", "gmv_inc_rate")
+    return tuple(m for m in api_order if m in metrics)
+
+
+def dtype_of(column: str) -> str:
+    if column in TEXT_COLUMNS:
+        return "string"
+    if column in FLOAT_COLUMNS or column in RATE_COLUMNS:
+        return "float64"
+    return "Int64"
+
+
+@dataclass
+class Page:
+    """One page as the API answered it."""
+
+    rows: list
+    total: int | None
+    date_type: str | None
+    date_value: str | None
+    request_id: str | None
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_envelope(payload: object) -> Page:
+    """Check the documented envelope of a successful (code 0) answer and return its page.
+
+    Raises InvalidResponse when ``data`` or ``data.list`` is missing or of the wrong kind.
+    """
+    if not isinstance(payload, dict):
+        raise InvalidResponse("FastMoss answered JSON that is not an object")
+    request_id = _text(payload.get("request_id"))
+    data = payload.get("data")
+    suffix = f" [request_id {request_id}]" if request_id else ""
+    if not isinstance(data, dict):
+        raise InvalidResponse(f"FastMoss answered code 0 without a `data` object{suffix}")
+    rows = data.get("list")
+    if rows is None and data.get("total") == 0:
+        rows = []
+    if not isinstance(rows, list):
+        raise InvalidResponse(f"FastMoss answered code 0 without a `data.list` array{suffix}")
+    warnings = []
+    total = data.get("total")
+    if not _is_int(total) or total < 0:
+        if total is not None:
+            warnings.append(f"data.total {total!r} is not a count; ignored")
+        total = None
+    return Page(rows=rows, total=total, date_type=_text(data.get("date_type")),
+                date_value=_text(data.get("date_value")), request_id=request_id, warnings=warnings)
+
+
+def rows_to_frame(rows: list, endpoint: Endpoint, first_rank: int = 1,
+                  warnings: list[str] | None = None) -> pd.DataFrame:
+    """A DataFrame of ``rows`` (``data.list`` items) with fixed columns and dtypes.
+
+    ``rank`` counts from ``first_rank``; fields that cannot be read become blanks and add a
+    line to ``warnings``.
+    """
+    warnings = warnings if warnings is not None else []
+    columns = columns_for(endpoint)
+    records = [_flatten(row, first_rank + i, warnings) for i, row in enumerate(rows)]
+    data = {c: pd.array([r.get(c) for r in records], dtype=dtype_of(c)) for c in columns}
+    return pd.DataFrame(data, columns=list(columns))
+
+
+def _flatten(row: object, rank: int, warnings: list[str]) -> dict:
+    out: dict[str, object] = {"rank": rank}
+    if not isinstance(row, dict):
+        warnings.append(f"rank {rank}: row is not an object; left blank")
+        return out
+    shop = row.get("shop_info")
+    if not isinstance(shop, dict):
+        warnings.append(f"rank {rank}: shop_info missing; shop columns left blank")
+        shop = {}
+    for key in SHOP_COLUMNS:
+        if key in ("main_category_id", "main_category_name"):
+            continue
+        out[key] = _read(key, shop.get(key), rank, warnings)
+    out["seller_id"] = _seller_id(shop.get("seller_id"), rank, warnings)
+    main_category = shop.get("main_category") if isinstance(shop.get("main_category"), dict) else {}
+    out["main_category_id"] = _read("main_category_id", main_category.get("category_id"), rank, warnings)
+    out["main_category_name"] = _read("main_category_name", main_category.get("name"), rank, warnings)
+    rank_category = row.get("rank_category") if isinstance(row.get("rank_category"), dict) else {}
+    out["rank_category_id"] = _read("rank_category_id", rank_category.get("category_id"), rank, warnings)
+    out["rank_category_name"] = _read("rank_category_name", rank_category.get("name"), rank, warnings)
+    for key in ("total_affiliate_count", "affiliate_count", "sale_product_count", "units_sold",
+                "gmv", "usd_gmv", "units_sold_inc_rate", "gmv_inc_rate"):
+        out[key] = _read(key, row.get(key), rank, warnings)
+    out["currency"] = _read("currency", row.get("currency") or shop.get("currency"), rank, warnings)
+    return out
+
+
+def _read(column: str, value: object, rank: int, warnings: list[str]) -> object:
+    if value is None:
+        return None
+    if column in RATE_COLUMNS:
+        return _rate(column, value, rank, warnings)
+    kind = dtype_of(column)
+    if kind == "string":
+        if isinstance(value, str):
+            return value
+        if _is_int(value) or isinstance(value, float):
+            return str(value)
+    elif kind == "float64":
+        number = _number(value)
+        if number is not None:
+            return number
+    elif _is_int(value) and abs(value) <= _INT64_MAX:
+        return value
+    elif isinstance(value, float) and value.is_integer() and abs(value) <= _INT64_MAX:
+        return int(value)
+    warnings.append(f"rank {rank}: {column} {_short(value)} is not a {_kind_name(kind)}; left blank")
+    return None
+
+
+def _seller_id(value: object, rank: int, warnings: list[str]) -> str | None:
+    if value is None:
+        return None
+    if _is_int(value):
+        return str(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        return value.strip()
+    warnings.append(f"rank {rank}: seller_id {_short(value)} is not an exact id; left blank")
+    return None
+
+
+def _rate(column: str, value: object, rank: int, warnings: list[str]) -> float | None:
+    """A growth rate as a fraction: "28.8%" -> 0.288. Empty, "-" or null -> blank."""
+    if isinstance(value, str):
+        text = value.strip().removesuffix("%").strip().replace(",", "")
+        if text in ("", "-", "--", "N/A", "n/a"):
+            return None
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            warnings.append(f"rank {rank}: {column} {_short(value)} is not a percentage; left blank")
+            return None
+    elif _is_int(value) or isinstance(value, float):
+        number = Decimal(value)
+    else:
+        warnings.append(f"rank {rank}: {column} {_short(value)} is not a percentage; left blank")
+        return None
+    fraction = float(number / 100)
+    return fraction if math.isfinite(fraction) else None
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        number = float(value) if abs(value) < 1e308 else math.inf
+        return number if math.isfinite(number) else None
+    if isinstance(value, str):
+        try:
+            number = float(value.replace(",", ""))
+        except ValueError:
+            return None
+        return number if math.isfinite(number) else None
+    return None
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _kind_name(kind: str) -> str:
+    return {"string": "text", "float64": "number", "Int64": "whole number"}[kind]
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+@dataclass
+class RankingResult:
+    """A ranking table and what the API said about it.
+
+    ``date_type``/``date_value`` are the period the API says it answered, which may differ
+    from the one asked; ``total`` is the ranking's length; ``fetched_at`` (UTC) is when the
+    first page was fetched from the API (not from a cache).
+    """
+
+    frame: pd.DataFrame
+    query: object
+    rows_asked: int
+    total: int | None
+    date_type: str | None
+    date_value: str | None
+    fetched_at: dt.datetime
+    request_ids: tuple[str, ...] = ()
+    from_cache: bool = False
+    stale: bool = False
+    stale_reason: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        self.frame.attrs.update(
+            date_type=self.date_type, date_value=self.date_value, total=self.total,
+            fetched_at=self.fetched_at.isoformat(), stale=self.stale,
+        )
+
+    @property
+    def empty(self) -> bool:
+        return self.frame.empty
