@@ -1,0 +1,737 @@
+"""A fake FastMoss Open API server: the three shop rankings, for tests, demos and benchmarks.
+
+It implements /work/shared/api/README.md on its own (nothing here imports the client), and it
+is strict where the contract is: a client bug shows up as an answer a test can see.
+
+Request handling, in order::
+
+    any method but POST ... HTTP 405           path not a ranking ... HTTP 404, code 20001
+    bad or missing key .... HTTP 401           (unauthorized calls never consume a fault)
+    queued fault .......... whatever the fault says (see ``Fault``)
+    invalid body .......... HTTP 200, code 10001, the message names the field
+    period not completed .. code 0, empty list, total 0
+    otherwise ............. code 0, one page of the ranking from ``data.ranking``
+
+``latency`` is added to every call, in the handler's own thread, so concurrent calls overlap.
+Every call is recorded in ``calls``; the Authorization header never is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import hmac
+import json
+import re
+import socket
+import socketserver
+import struct
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from . import data
+
+FAKE_API_KEY = "fake-key-for-tests"
+
+#: Shanghai has kept UTC+8 without daylight saving since 1991; a fixed offset spares Windows
+#: users the tzdata package that zoneinfo would need there.
+VENDOR_TIME_ZONE = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+
+MAX_ROWS = 500
+MAX_PAGE_SIZE = 100
+DEFAULT_PAGE_SIZE = 10
+DATE_TYPES = ("day", "week", "month")
+
+API_MESSAGES = {
+    10001: "parameter error",
+    20001: "resource not found",
+    30001: "no permission",
+    30002: "data limit exceeded",
+    30003: "access frequency limit exceeded",
+    40001: "service error",
+}
+HTTP_FAULT_STATUSES = (401, 403, 429, 500, 502, 503, 504)
+_HTTP_REASONS = {
+    401: "invalid api key", 403: "forbidden", 429: "too many requests",
+    500: "internal server error", 502: "Bad Gateway", 503: "Service Unavailable",
+    504: "Gateway Time-out",
+}
+#: Gateways in front of real APIs answer these with HTML, not the API's JSON.
+_HTML_STATUSES = (502, 503, 504)
+
+
+class Fault(enum.Enum):
+    """Misbehaviours a test can queue with ``FakeFastMoss.inject``."""
+
+    API_CODE = "api_code"          # HTTP 200, data null, the error ``code`` given
+    HTTP_STATUS = "http_status"    # the HTTP ``status`` given, optional ``retry_after``
+    HANG = "hang"                  # sleep ``seconds`` (default 30), then answer normally
+    TRUNCATED = "truncated"        # full Content-Length, half the bytes, then close
+    NOT_JSON = "not_json"          # HTTP 200 text/html
+    MISSING_DATA = "missing_data"  # code 0 and no ``data``
+    MISSING_LIST = "missing_list"  # ``data`` without ``list``
+    EMPTY_LIST = "empty_list"      # code 0, list [], total 0
+    SHORT_PAGE = "short_page"      # half the rows asked although more exist
+    RESET = "reset"                # close the connection without answering
+
+
+# fault -> (required parameters, optional parameters)
+_FAULT_PARAMS = {
+    Fault.API_CODE: ({"code"}, set()),
+    Fault.HTTP_STATUS: ({"status"}, {"retry_after"}),
+    Fault.HANG: (set(), {"seconds"}),
+}
+
+
+@dataclass
+class CallRecord:
+    """One request the fake received.
+
+    ``body`` is the parsed JSON object (None when the body was not one). ``page`` and
+    ``pagesize`` are the values asked, the defaults (1, 10) when absent, None when not
+    integers. ``status`` and ``code`` are filled in when the answer goes out: None while the
+    call is in flight, ``status`` None for a call dropped without an answer, ``code`` None
+    for an answer that is not API JSON. ``fault`` is the name of the fault applied, if any.
+    """
+
+    path: str
+    body: dict | None
+    page: int | None
+    pagesize: int | None
+    status: int | None = None
+    code: int | None = None
+    authorized: bool = False
+    fault: str | None = None
+
+
+@dataclass
+class _QueuedFault:
+    fault: Fault
+    times: int
+    page: int | None
+    params: dict = field(default_factory=dict)
+
+
+class FakeFastMoss:
+    """A threaded fake of the FastMoss shop-ranking API on a local port.
+
+    Parameters
+    ----------
+    api_key : the only key accepted as ``Authorization: Bearer <key>``.
+    host, port : where to listen; port 0 picks a free port (see ``base_url``).
+    today : the vendor's "today" (Asia/Shanghai); periods from it on are not yet published.
+        None follows the clock. May also be set later through the ``today`` attribute.
+
+    Use ``with FakeFastMoss() as server:`` or ``server = FakeFastMoss().start()`` ...
+    ``server.stop()``.
+    """
+
+    def __init__(self, api_key: str = FAKE_API_KEY, host: str = "127.0.0.1", port: int = 0,
+                 today: dt.date | None = None) -> None:
+        if not api_key:
+            raise ValueError("api_key must be a non-empty string")
+        self._expected_auth = f"Bearer {api_key}".encode("utf-8")
+        self._address = (host, port)
+        self.today = today
+        self._lock = threading.Lock()
+        self._calls: list[CallRecord] = []
+        self._faults: list[_QueuedFault] = []
+        self._latency = 0.0
+        self._stopping = threading.Event()
+        self._httpd: _HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        where = self.base_url if self._httpd else "not started"
+        return f"<FakeFastMoss {where}>"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> FakeFastMoss:
+        """Bind, listen and serve in a daemon thread; return self."""
+        if self._httpd is not None:
+            raise RuntimeError("the fake server is already started")
+        self._stopping.clear()
+        self._httpd = _HTTPServer(self._address, self)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
+            name="fake-fastmoss", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop promptly: wake sleeping handlers, close the listener and open connections."""
+        httpd, self._httpd = self._httpd, None
+        if httpd is None:
+            return
+        self._stopping.set()
+        httpd.shutdown()
+        httpd.close_open_connections()
+        httpd.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def serve_forever_blocking(self) -> None:
+        """Serve until ``stop()`` is called from another thread or Ctrl-C is pressed."""
+        if self._httpd is None:
+            self.start()
+        try:
+            # A timed wait, because an untimed one ignores Ctrl-C on Windows.
+            while not self._stopping.wait(0.5):
+                pass
+        finally:
+            self.stop()
+
+    def __enter__(self) -> FakeFastMoss:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        """The port listened on (the one picked when the constructor had 0)."""
+        if self._httpd is None:
+            raise RuntimeError("the fake server is not started")
+        return self._httpd.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        """``http://host:port`` of the running server, without a trailing slash."""
+        host = self._address[0]
+        if host in ("", "0.0.0.0", "::"):
+            host = "127.0.0.1"
+        return f"http://{host}:{self.port}"
+
+    # -- faults ------------------------------------------------------------------------------
+
+    @property
+    def latency(self) -> float:
+        """Seconds added to every call (default 0)."""
+        return self._latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise ValueError(f"latency must be a number of seconds >= 0, not {seconds!r}")
+        self._latency = float(seconds)
+
+    def inject(self, fault: Fault, times: int = 1, *, page: int | None = None,
+               **params: object) -> None:
+        """Queue ``fault`` for the next ``times`` authorized ranking calls.
+
+        With ``page``, only calls asking for that page match. Faults are taken in the order
+        they were queued. Parameters: ``API_CODE(code=30003)``,
+        ``HTTP_STATUS(status=429, retry_after=2)``, ``HANG(seconds=30)``; the others take
+        none.
+        """
+        if not isinstance(fault, Fault):
+            raise TypeError(f"fault must be a Fault, not {fault!r}")
+        if not _is_int(times) or times < 1:
+            raise ValueError(f"times must be an int >= 1, not {times!r}")
+        if page is not None and (not _is_int(page) or page < 1):
+            raise ValueError(f"page must be an int >= 1, not {page!r}")
+        _check_fault_params(fault, params)
+        with self._lock:
+            self._faults.append(_QueuedFault(fault, times, page, dict(params)))
+
+    def clear_faults(self) -> None:
+        """Drop every queued fault and set latency back to 0."""
+        with self._lock:
+            self._faults.clear()
+        self._latency = 0.0
+
+    def _take_fault(self, page: int | None) -> _QueuedFault | None:
+        with self._lock:
+            for queued in self._faults:
+                if queued.page is None or queued.page == page:
+                    queued.times -= 1
+                    if queued.times == 0:
+                        self._faults.remove(queued)
+                    return queued
+        return None
+
+    # -- call log ----------------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[CallRecord]:
+        """Every request received since the last ``reset_calls()``, oldest first."""
+        with self._lock:
+            return list(self._calls)
+
+    @property
+    def call_count(self) -> int:
+        """How many requests were received since the last ``reset_calls()``."""
+        with self._lock:
+            return len(self._calls)
+
+    def reset_calls(self) -> None:
+        """Forget the recorded calls."""
+        with self._lock:
+            self._calls.clear()
+
+    def _record(self, record: CallRecord) -> None:
+        with self._lock:
+            self._calls.append(record)
+
+    # -- used by the handler -----------------------------------------------------------------
+
+    def _is_authorized(self, header: str | None) -> bool:
+        if header is None:
+            return False
+        return hmac.compare_digest(header.encode("utf-8", "surrogateescape"), self._expected_auth)
+
+    def _pause(self, seconds: float) -> bool:
+        """Sleep, cut short by ``stop()``; True when the server is stopping."""
+        if seconds > 0:
+            return self._stopping.wait(seconds)
+        return self._stopping.is_set()
+
+    def _vendor_today(self) -> dt.date:
+        return self.today or dt.datetime.now(VENDOR_TIME_ZONE).date()
+
+
+def serve(host: str, port: int, api_key: str = FAKE_API_KEY, latency: float = 0.0) -> None:
+    """Run the fake server in the foreground until Ctrl-C, printing its URL and key."""
+    server = FakeFastMoss(api_key=api_key, host=host, port=port)
+    server.latency = latency
+    server.start()
+    print(f"Fake FastMoss listening on {server.base_url}", flush=True)
+    print(f"API key: {api_key}", flush=True)
+    print("Press Ctrl-C to stop.", flush=True)
+    try:
+        server.serve_forever_blocking()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+# -- HTTP plumbing -----------------------------------------------------------------------------
+
+
+class _HTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, address: tuple[str, int], fake: FakeFastMoss) -> None:
+        self.fake = fake
+        self._connections: set[socket.socket] = set()
+        self._resets: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind asks DNS for the host's full name, which can stall for seconds.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def process_request(self, request, client_address):
+        with self._connections_lock:
+            self._connections.add(request)
+        super().process_request(request, client_address)
+
+    def mark_reset(self, request: socket.socket) -> None:
+        # Linger 0 makes close() send RST; shutdown_request then skips its FIN.
+        request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        with self._connections_lock:
+            self._resets.add(request)
+
+    def shutdown_request(self, request):
+        with self._connections_lock:
+            self._connections.discard(request)
+            reset = request in self._resets
+            self._resets.discard(request)
+        if reset:
+            self.close_request(request)
+        else:
+            super().shutdown_request(request)
+
+    def close_open_connections(self) -> None:
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def handle_error(self, request, client_address):
+        # A client hanging up mid-answer is business as usual for a fault-injecting server.
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: _HTTPServer
+
+    def version_string(self) -> str:
+        return "FakeFastMoss/1.0"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self._handle(post=True)
+
+    def do_GET(self) -> None:
+        self._handle(post=False)
+
+    do_PUT = do_DELETE = do_PATCH = do_OPTIONS = do_GET
+
+    def do_HEAD(self) -> None:
+        self._handle(post=False, head=True)
+
+    def _handle(self, post: bool, head: bool = False) -> None:
+        fake = self.server.fake
+        raw = self._read_body()
+        body = _json_object(raw)
+        path = urlsplit(self.path).path
+        self._call = CallRecord(
+            path=path, body=body,
+            page=_field_or_default(body, "page", 1),
+            pagesize=_field_or_default(body, "pagesize", DEFAULT_PAGE_SIZE),
+            authorized=fake._is_authorized(self.headers.get("Authorization")),
+        )
+        fake._record(self._call)
+        if fake._pause(fake.latency):
+            return self._drop()
+        if not post:
+            return self._send_json(405, _error(405, "method not allowed"),
+                                   headers={"Allow": "POST"}, head=head)
+        spec = data.RANKINGS.get(path)
+        if spec is None:
+            return self._send_json(404, _error(20001, API_MESSAGES[20001]))
+        if not self._call.authorized:
+            return self._send_json(401, _error(401, "invalid api key"))
+        queued = fake._take_fault(self._call.page)
+        if queued is None:
+            return self._send_json(*_answer(spec, body, fake._vendor_today()))
+        self._call.fault = queued.fault.name
+        self._apply_fault(queued, spec, body)
+
+    def _apply_fault(self, queued: _QueuedFault, spec: data.RankingSpec, body: object) -> None:
+        fault, params = queued.fault, queued.params
+        fake = self.server.fake
+        if fault is Fault.RESET:
+            return self._drop()
+        if fault is Fault.API_CODE:
+            return self._send_json(200, _error(params["code"], API_MESSAGES[params["code"]]))
+        if fault is Fault.HTTP_STATUS:
+            return self._send_http_fault(params["status"], params.get("retry_after"))
+        if fault is Fault.NOT_JSON:
+            return self._send(200, b"<html>Bad gateway</html>", "text/html")
+        if fault is Fault.HANG and fake._pause(params.get("seconds", 30)):
+            return self._drop()
+        status, payload = _answer(spec, body, fake._vendor_today())
+        if fault is Fault.TRUNCATED:
+            return self._send_truncated(status, payload)
+        if payload["code"] == 0:
+            _spoil(fault, payload)
+        self._send_json(status, payload)
+
+    def _send_http_fault(self, status: int, retry_after: object) -> None:
+        headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
+        reason = _HTTP_REASONS[status]
+        if status in _HTML_STATUSES:
+            html = f"<html><head><title>{status} {reason}</title></head>" \
+                   f"<body><h1>{status} {reason}</h1></body></html>"
+            return self._send(status, html.encode(), "text/html", headers)
+        self._send_json(status, _error(status, reason), headers=headers)
+
+    def _send_truncated(self, status: int, payload: dict) -> None:
+        encoded = _encode(payload)
+        self._call.status, self._call.code = status, payload.get("code")
+        self.close_connection = True
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(encoded)))
+        self.end_headers()
+        self.wfile.write(encoded[: len(encoded) // 2])
+        self.wfile.flush()
+
+    def _send_json(self, status: int, payload: dict, headers: dict | None = None,
+                   head: bool = False) -> None:
+        self._call.status, self._call.code = status, payload.get("code")
+        self._send(status, _encode(payload), "application/json; charset=utf-8", headers, head)
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict | None = None,
+              head: bool = False) -> None:
+        self._call.status = status
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def _drop(self) -> None:
+        self.close_connection = True
+        self.server.mark_reset(self.connection)
+
+    def _read_body(self) -> bytes:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            # The fake reads Content-Length bodies only; anything else ends the connection.
+            self.close_connection = True
+            return b""
+        return self.rfile.read(length) if length else b""
+
+
+# -- answers -----------------------------------------------------------------------------------
+
+
+def _answer(spec: data.RankingSpec, body: object, today: dt.date) -> tuple[int, dict]:
+    """The (HTTP status, payload) a well-behaved server gives to an authorized call."""
+    try:
+        ask = _validate(spec, body, today)
+    except _ParamError as error:
+        return 200, _error(10001, f"{API_MESSAGES[10001]}: {error}")
+    query, sort_field, page, pagesize = ask
+    echo_type, echo_value = query.date_type, query.date_value
+    if _is_published(query.date_type, query.date_value, today):
+        rows = data.ranking(query, sort_field)
+        page_rows = list(rows[(page - 1) * pagesize: page * pagesize])
+        total = len(rows)
+        if query == data.EXAMPLE_QUERY:
+            echo_type, echo_value = data.example_period()
+    else:
+        page_rows, total = [], 0
+    return 200, _envelope({"list": page_rows, "total": total,
+                           "date_type": echo_type, "date_value": echo_value})
+
+
+def _spoil(fault: Fault, payload: dict) -> None:
+    if fault is Fault.MISSING_DATA:
+        del payload["data"]
+    elif fault is Fault.MISSING_LIST:
+        del payload["data"]["list"]
+    elif fault is Fault.EMPTY_LIST:
+        payload["data"].update(list=[], total=0)
+    elif fault is Fault.SHORT_PAGE:
+        rows = payload["data"]["list"]
+        payload["data"]["list"] = rows[: len(rows) // 2]
+
+
+def _envelope(payload_data: dict) -> dict:
+    return {"code": 0, "data": payload_data, "message": "", "timestamp": int(time.time()),
+            "request_id": str(uuid.uuid4())}
+
+
+def _error(code: int, message: str) -> dict:
+    return {"code": code, "message": message, "data": None, "timestamp": int(time.time()),
+            "request_id": str(uuid.uuid4())}
+
+
+def _encode(payload: dict) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _json_object(raw: bytes) -> dict | None:
+    try:
+        parsed = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def _field_or_default(body: dict | None, name: str, default: int) -> int | None:
+    if body is None:
+        return None
+    value = body.get(name, default)
+    return value if _is_int(value) else None
+
+
+# -- validation --------------------------------------------------------------------------------
+
+
+class _ParamError(Exception):
+    """A body the API would refuse with 10001; the message starts with the field's name."""
+
+    def __init__(self, field_name: str, problem: str) -> None:
+        super().__init__(f"{field_name} {problem}")
+        self.field_name = field_name
+
+
+_TOP_LEVEL_FIELDS = ("filter", "orderby", "page", "pagesize")
+_ABSENT = object()
+
+
+def _validate(spec: data.RankingSpec, body: object,
+              today: dt.date) -> tuple[data.Query, str, int, int]:
+    if not isinstance(body, dict):
+        raise _ParamError("body", "must be a JSON object")
+    _refuse_unknown(body, _TOP_LEVEL_FIELDS, "", "a field of the request body")
+    filters = body.get("filter", {})
+    if not isinstance(filters, dict):
+        raise _ParamError("filter", "must be an object")
+    _refuse_unknown(filters, spec.filters, "filter.", f"a filter of {spec.name}")
+    date_type, date_value = _period(filters.get("date_info", _ABSENT), today)
+    query = data.Query(
+        endpoint=spec.name, date_type=date_type, date_value=date_value,
+        region=_choice(filters, "region", spec.regions, spec),
+        category_id=_choice(filters, "category_id", tuple(data.CATEGORIES), spec),
+        shop_type=_choice(filters, "shop_type", (1, 2), spec),
+        is_cross_border=_choice(filters, "is_cross_border", (0, 1), spec),
+    )
+    sort_field = _sort_field(spec, body.get("orderby", _ABSENT))
+    page = _bounded_int(body, "page", 1, 1, None)
+    pagesize = _bounded_int(body, "pagesize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
+    if page * pagesize > MAX_ROWS:
+        raise _ParamError("page * pagesize", f"must be at most {MAX_ROWS} "
+                                             f"(got page {page}, pagesize {pagesize})")
+    return query, sort_field, page, pagesize
+
+
+def _refuse_unknown(obj: dict, allowed: tuple[str, ...], prefix: str, what: str) -> None:
+    for key in obj:
+        if key not in allowed:
+            raise _ParamError(f"{prefix}{key}", f"is not {what}")
+
+
+def _choice(filters: dict, name: str, allowed: tuple, spec: data.RankingSpec):
+    if name not in filters:
+        return None
+    value = filters[name]
+    if name == "region":
+        valid = isinstance(value, str) and value in allowed
+    else:
+        valid = _is_int(value) and value in allowed
+    if not valid:
+        shown = ", ".join(map(str, allowed))
+        if name == "category_id":
+            shown = f"a category id {min(allowed)}..{max(allowed)}"
+        raise _ParamError(f"filter.{name}",
+                          f"must be one of {shown} for {spec.name}, not {_show(value)}")
+    return value
+
+
+def _sort_field(spec: data.RankingSpec, orderby: object) -> str:
+    if orderby is _ABSENT or orderby == []:
+        return spec.default_sort
+    if not isinstance(orderby, list):
+        raise _ParamError("orderby", 'must be a list like [{"field": ..., "order": "desc"}]')
+    for i, item in enumerate(orderby):
+        name = f"orderby[{i}]"
+        if not isinstance(item, dict):
+            raise _ParamError(name, 'must be an object like {"field": ..., "order": "desc"}')
+        _refuse_unknown(item, ("field", "order"), f"{name}.", "a field of an orderby entry")
+        if item.get("field") not in spec.sort_fields:
+            raise _ParamError(f"{name}.field", f"must be one of {', '.join(spec.sort_fields)} "
+                                               f"for {spec.name}, not {_show(item.get('field'))}")
+        if item.get("order", "desc") != "desc":
+            raise _ParamError(f"{name}.order", f"must be desc, not {_show(item.get('order'))}")
+    return orderby[0]["field"]
+
+
+def _bounded_int(body: dict, name: str, default: int, low: int, high: int | None) -> int:
+    value = body.get(name, default)
+    if not _is_int(value) or value < low or (high is not None and value > high):
+        bounds = f">= {low}" if high is None else f"from {low} to {high}"
+        raise _ParamError(name, f"must be an integer {bounds}, not {_show(value)}")
+    return value
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _show(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False) if _jsonable(value) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _jsonable(value: object) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+# -- periods -----------------------------------------------------------------------------------
+
+_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_YEAR_AND_NUMBER = re.compile(r"([0-9]{4})-([0-9]{2})")
+
+
+def _period(date_info: object, today: dt.date) -> tuple[str, str]:
+    if date_info is _ABSENT:
+        return "day", (today - dt.timedelta(days=1)).isoformat()
+    if not isinstance(date_info, dict):
+        raise _ParamError("filter.date_info",
+                          'must be an object like {"type": "day", "value": ...}')
+    _refuse_unknown(date_info, ("type", "value"), "filter.date_info.", "a field of date_info")
+    date_type = date_info.get("type")
+    if date_type not in DATE_TYPES:
+        raise _ParamError("filter.date_info.type",
+                          f"must be day, week or month, not {_show(date_type)}")
+    value = date_info.get("value")
+    if not isinstance(value, str) or _period_start(date_type, value) is None:
+        forms = {"day": "YYYY-MM-DD", "week": "YYYY-WW (ISO week, zero-padded)", "month": "YYYY-MM"}
+        raise _ParamError("filter.date_info.value",
+                          f"must be a valid {date_type} written {forms[date_type]}, "
+                          f"not {_show(value)}")
+    return date_type, value
+
+
+def _period_start(date_type: str, value: str) -> dt.date | None:
+    """The first day of the period, or None when ``value`` is not one."""
+    match = (_DAY if date_type == "day" else _YEAR_AND_NUMBER).fullmatch(value)
+    if not match:
+        return None
+    numbers = [int(part) for part in match.groups()]
+    try:
+        if date_type == "day":
+            return dt.date(*numbers)
+        if date_type == "month":
+            return dt.date(numbers[0], numbers[1], 1)
+        year, week = numbers
+        if not 1 <= week <= dt.date(year, 12, 28).isocalendar().week:
+            return None
+        return dt.date.fromisocalendar(year, week, 1)
+    except ValueError:
+        return None
+
+
+def _is_published(date_type: str, value: str, today: dt.date) -> bool:
+    """Whether the period ended before the vendor's ``today`` (only those have data)."""
+    if date_type == "day":
+        current = today
+    elif date_type == "week":
+        current = today - dt.timedelta(days=today.weekday())
+    else:
+        current = today.replace(day=1)
+    return _period_start(date_type, value) < current
+
+
+def _check_fault_params(fault: Fault, params: dict) -> None:
+    required, optional = _FAULT_PARAMS.get(fault, (set(), set()))
+    missing, unknown = required - params.keys(), params.keys() - required - optional
+    if missing or unknown:
+        raise TypeError(f"{fault.name} needs {sorted(required) or 'no parameters'}"
+                        f"{f' (optional {sorted(optional)})' if optional else ''}; "
+                        f"got {sorted(params)}")
+    if fault is Fault.API_CODE and params["code"] not in API_MESSAGES:
+        raise ValueError(f"code must be one of {sorted(API_MESSAGES)}")
+    if fault is Fault.HTTP_STATUS and params["status"] not in HTTP_FAULT_STATUSES:
+        raise ValueError(f"status must be one of {HTTP_FAULT_STATUSES}")
+    retry_after = params.get("retry_after", 0)
+    if not (isinstance(retry_after, str) or (_is_int(retry_after) and retry_after >= 0)):
+        raise ValueError("retry_after must be whole seconds >= 0 or an HTTP date string")
+    seconds = params.get("seconds", 0)
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+        raise ValueError("seconds must be a number >= 0")
