@@ -6,6 +6,7 @@ import pytest
 
 from xl_fastmoss import FastMossClient, Settings
 from xl_fastmoss.client import reset_default_client
+from xl_fastmoss.sheet_functions import session_log
 
 
 @pytest.fixture(autouse=True)
@@ -20,6 +21,7 @@ def isolated_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("FASTMOSS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
     reset_default_client()
+    session_log.reset()
     yield
     reset_default_client()
 

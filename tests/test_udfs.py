@@ -1,0 +1,178 @@
+"""The Excel functions: what a cell shows, and the VBA wrappers xlwings would import into Excel."""
+
+import importlib
+import io
+import sys
+import types
+
+import pytest
+
+from xl_fastmoss.fake_server import Fault
+
+DAY = "2026-04-01"
+
+
+@pytest.fixture
+def udfs(fake_env):
+    import xl_fastmoss.udfs as module
+
+    return module
+
+
+# -- what a cell shows ---------------------------------------------------------------------
+
+def test_fm_mostpromoted_returns_a_rectangle_with_labels_and_typed_cells(udfs, server):
+    table = udfs.FM_MOSTPROMOTED("US", 14, "day", DAY)
+    assert len(table) == 11 and {len(row) for row in table} == {13}
+    assert table[0] == ["Rank", "Shop", "Seller ID", "Region", "New creators", "Total creators", "Products sold",
+                        "Units sold", "GMV (local)", "Currency", "GMV (USD)", "Units growth", "GMV growth"]
+    assert table[1] == [1, "LOOKFANTASTIC", "7494006325298104216", "GB", 55, 47691, 252, 984, 24915.88, "GBP",
+                        30895.69, 0.288, 0.4339]
+    assert all(isinstance(row[2], str) and len(row[2]) == 19 for row in table[1:])
+    assert server.call_count == 1
+
+
+def test_blank_growth_rates_are_empty_cells(udfs):
+    table = udfs.FM_MOSTPROMOTED("US", 14, "day", DAY, "rows", 500)
+    rates = [row[11] for row in table[1:]] + [row[12] for row in table[1:]]
+    assert None in rates and all(r is None or isinstance(r, float) for r in rates)
+    assert not any(isinstance(v, float) and v != v for row in table for v in row)  # no NaN reaches a cell
+
+
+def test_options_choose_rows_fields_and_headers(udfs):
+    table = udfs.FM_MOSTPROMOTED("US", 14, "day", DAY, "rows", 3, "fields", "rank,seller_id,gmv_inc_rate",
+                                 "headers=FALSE")
+    assert table == [[1, "7494006325298104216", 0.4339], [2, table[1][1], table[1][2]], [3, table[2][1], table[2][2]]]
+
+
+def test_excel_dates_and_empty_cells_are_accepted(udfs, server):
+    import datetime as dt
+
+    table = udfs.FM_MOSTPROMOTED(None, None, "week", dt.datetime(2026, 3, 30))
+    assert len(table) == 11
+    assert server.calls[-1].body["filter"] == {"date_info": {"type": "week", "value": "2026-14"}}
+
+
+def test_a_recalculation_costs_no_call(udfs, server):
+    udfs.FM_MOSTPROMOTED("US", 14, "day", DAY, "rows", 200)
+    udfs.FM_MOSTPROMOTED("US", 14, "day", DAY, "rows", 200)
+    udfs.FM_MOSTPROMOTED("US", 14, "day", DAY, "rows", 50)
+    assert server.call_count == 2
+
+
+@pytest.mark.parametrize("args, text", [
+    (("XX", 14, "day", DAY), "FastMoss: region: 'XX' is not allowed"),
+    (("US", 14, "year", DAY), "FastMoss: date_type: 'year' is not allowed; use day, week or month"),
+    (("US", 14, "day", DAY, "colour", "red"), "FastMoss: option: 'colour' is not allowed"),
+    (("US", 14, "day", "2099-01-01"), "not completed yet"),
+])
+def test_a_bad_argument_is_one_readable_cell_and_no_call(udfs, server, args, text):
+    result = udfs.FM_MOSTPROMOTED(*args)
+    assert len(result) == 1 and len(result[0]) == 1 and text in result[0][0]
+    assert server.call_count == 0
+
+
+def test_no_key_tells_the_user_how_to_set_one(server, monkeypatch):
+    monkeypatch.setenv("FASTMOSS_BASE_URL", server.base_url)
+    import xl_fastmoss.udfs as udfs
+
+    result = udfs.FM_MOSTPROMOTED("US", 14, "day", DAY)
+    assert result == [["FastMoss: no API key. Run `xl-fastmoss config --set-key` in a terminal "
+                       "(or set FASTMOSS_API_KEY), then recalculate"]]
+
+
+def test_an_api_error_names_the_cause_and_request_id(udfs, server):
+    server.inject(Fault.API_CODE, code=30001)
+    [[text]] = udfs.FM_MOSTPROMOTED("US", 14, "day", DAY)
+    assert text.startswith("FastMoss: FastMoss denied permission (code 30001)") and "request_id" in text
+
+
+def test_an_empty_period_is_one_cell_saying_so(udfs, server):
+    server.inject(Fault.EMPTY_LIST)
+    [[text]] = udfs.FM_MOSTPROMOTED("US", 14, "day", DAY)
+    assert text.startswith("No data yet for most_promoted, US, category 14, day 2026-04-01")
+
+
+def test_a_failed_fetch_shows_the_older_table_marked_stale(fake_env, monkeypatch):
+    import time
+
+    monkeypatch.setenv("FASTMOSS_CACHE_TTL", "0.5")
+    monkeypatch.setenv("FASTMOSS_MAX_RETRIES", "0")
+    import xl_fastmoss.udfs as udfs
+
+    fresh = udfs.FM_MOSTPROMOTED("US", 14, "day", DAY)
+    time.sleep(0.6)  # the cached copy is now past its time-to-live
+    fake_env.inject(Fault.HTTP_STATUS, status=503, times=5)
+    shown = udfs.FM_MOSTPROMOTED("US", 14, "day", DAY)
+    assert shown[:-1] == fresh
+    assert shown[-1][0].startswith("Stale: data as of ") and "HTTP 503" in shown[-1][0]
+    assert shown[-1][1:] == [None] * 12
+    status = {row[0]: row[1] for row in udfs.FM_STATUS()}
+    assert status["Stale tables"] == 1
+    assert "HTTP 503" in status["Stale: most_promoted, US, category 14, day 2026-04-01"]
+
+
+def test_fm_status_reports_key_calls_and_fetch_time(udfs, server):
+    udfs.FM_MOSTPROMOTED("US", 14, "day", DAY, "rows", 150)
+    udfs.FM_MOSTPROMOTED("US", 14, "day", DAY, "rows", 150)
+    status = {row[0]: row[1] for row in udfs.FM_STATUS()}
+    assert status["API key"] == "configured"
+    assert status["API calls this session"] == 2
+    assert status["Tables from memory"] >= 1
+    assert status["Newest data shown (UTC)"] != "none yet"
+
+
+# -- the wrappers Excel imports --------------------------------------------------------------
+
+@pytest.fixture
+def real_xlwings_decorators(monkeypatch):
+    """xlwings' Windows decorators in place of the no-op ones it uses off Windows."""
+    pythoncom = types.ModuleType("pythoncom")
+    pythoncom.CoInitialize = lambda: None
+    pywintypes = types.ModuleType("pywintypes")
+    pywintypes.com_error = type("com_error", (Exception,), {})
+    win32com = types.ModuleType("win32com")
+    win32com_client = types.ModuleType("win32com.client")
+    win32com_client.Dispatch = lambda *a, **k: None
+    win32com.client = win32com_client
+    for name, module in [("pythoncom", pythoncom), ("pywintypes", pywintypes), ("win32com", win32com),
+                         ("win32com.client", win32com_client)]:
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.delitem(sys.modules, "xlwings.udfs", raising=False)
+    xlwings_udfs = importlib.import_module("xlwings.udfs")
+    import xlwings as xw
+
+    for name, real in [("func", xlwings_udfs.xlfunc), ("arg", xlwings_udfs.xlarg), ("ret", xlwings_udfs.xlret),
+                       ("sub", xlwings_udfs.xlsub)]:
+        monkeypatch.setattr(xw, name, real)
+    monkeypatch.delitem(sys.modules, "xl_fastmoss.udfs", raising=False)
+    module = importlib.import_module("xl_fastmoss.udfs")
+    yield xlwings_udfs, module
+    sys.modules.pop("xl_fastmoss.udfs", None)
+
+
+def test_the_functions_carry_real_xlwings_metadata(real_xlwings_decorators):
+    _, module = real_xlwings_decorators
+    info = module.FM_MOSTPROMOTED.__xlfunc__
+    assert info["async_mode"] == "threading" and info["volatile"] is False
+    assert [a["name"] for a in info["args"]] == ["region", "category_id", "date_type", "date_value", "options"]
+    assert info["args"][4]["vararg"] is True
+    assert all(not a["doc"].startswith("Positional argument") for a in info["args"])
+    assert info["ret"]["doc"].startswith("TikTok Shop shops ranked by creators")
+    assert "expand" not in info["ret"]["options"]  # Excel 365 spills by itself
+    assert module.FM_STATUS.__xlfunc__["volatile"] is True
+
+
+def test_the_generated_vba_wrappers_are_what_excel_imports(real_xlwings_decorators):
+    xlwings_udfs, module = real_xlwings_decorators
+    buffer = io.StringIO()
+    workbook = types.SimpleNamespace(Name="FastMossDashboard.xlsm")
+    xlwings_udfs.generate_vba_wrapper("xl_fastmoss.udfs", module, buffer, workbook)
+    vba = buffer.getvalue()
+    for name in ("FM_MOSTPROMOTED", "FM_TOPSELLING", "FM_FULLYMANAGED", "FM_STATUS"):
+        assert f"Function {name}(" in vba
+    assert "Function FM_MOSTPROMOTED(region, category_id, date_type, date_value, ParamArray options())" in vba
+    assert "Application.Volatile" in vba.split("Function FM_STATUS(")[1].split("End Function")[0]
+    assert "Application.Volatile" not in vba.split("Function FM_MOSTPROMOTED(")[1].split("End Function")[0]
+    assert 'Py.CallUDF("xl_fastmoss.udfs", "FM_MOSTPROMOTED"' in vba
+    assert "ThisWorkbook" in vba

@@ -1,0 +1,102 @@
+"""A ranking written out: terminal text, CSV, JSON or an .xlsx sheet (text always as text)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from .parse import RankingResult, dtype_of
+from .table import LABELS, default_fields, no_data_text, to_rows
+
+
+def records(result: RankingResult, fields: tuple[str, ...] | None = None) -> list[dict]:
+    fields = fields or tuple(result.frame.columns)
+    rows = to_rows(result, fields, headers=False) if not result.empty else []
+    return [dict(zip(fields, row)) for row in rows]
+
+
+def as_json(result: RankingResult) -> str:
+    document = {
+        "query": result.query.describe(),
+        "date_type": result.date_type,
+        "date_value": result.date_value,
+        "total": result.total,
+        "fetched_at": result.fetched_at.isoformat(),
+        "stale": result.stale,
+        "rows": records(result),
+    }
+    return json.dumps(document, ensure_ascii=False, indent=1)
+
+
+def as_csv(result: RankingResult) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)  # RFC 4180: CRLF rows, so a name holding \r or \n is quoted
+    fields = tuple(result.frame.columns)
+    writer.writerow(fields)
+    for record in records(result, fields):
+        writer.writerow(["" if v is None else v for v in record.values()])
+    return buffer.getvalue()
+
+
+def as_text(result: RankingResult) -> str:
+    """A readable table for a terminal: the default columns, numbers grouped, rates in %."""
+    if result.empty:
+        return no_data_text(result)
+    fields = default_fields(result.query.endpoint)
+    frame = result.frame.loc[:, list(fields)].copy()
+    for field in fields:
+        if field.endswith("_inc_rate"):
+            frame[field] = frame[field].map(lambda v: "" if v != v else f"{v:.1%}")
+        elif field in ("gmv", "usd_gmv"):
+            frame[field] = frame[field].map(lambda v: "" if v != v else f"{v:,.2f}")
+        elif dtype_of(field) == "Int64" and field != "rank":
+            frame[field] = frame[field].map(lambda v: "" if v is None or v != v else f"{v:,}")
+    frame.columns = [LABELS[f] for f in fields]
+    header = (f"{result.query.describe()} | answered {result.date_type} {result.date_value}"
+              f" | {len(result.frame)} of {result.total} rows | fetched {result.fetched_at:%Y-%m-%d %H:%M} UTC")
+    if result.stale:
+        header += f" | STALE: {result.stale_reason}"
+    return header + "\n" + frame.to_string(index=False, na_rep="")
+
+
+def write_xlsx(result: RankingResult, path: Path) -> None:
+    """One sheet holding the table; every API text is written as a string, never a formula."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Ranking"
+    sheet.append([f"{result.query.describe()}; answered {result.date_type} {result.date_value}; "
+                  f"fetched {result.fetched_at:%Y-%m-%d %H:%M} UTC"])
+    fields = tuple(result.frame.columns)
+    for row in to_rows(result, fields, headers=True):
+        sheet.append([None] * len(row))
+        for column, value in enumerate(row, start=1):
+            cell = sheet.cell(row=sheet.max_row, column=column)
+            cell.value = value
+            if isinstance(value, str):
+                cell.data_type = "s"
+            if fields and column <= len(fields) and fields[column - 1].endswith("_inc_rate") and isinstance(value, float):
+                cell.number_format = "0.0%"
+    sheet.freeze_panes = "A3"
+    _atomic_save(lambda target: book.save(target), path)
+
+
+def write_csv(result: RankingResult, path: Path) -> None:
+    _atomic_save(lambda target: Path(target).write_text(as_csv(result), encoding="utf-8-sig"), path)
+
+
+def _atomic_save(save, path: Path) -> None:
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
+    os.close(handle)
+    try:
+        save(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
