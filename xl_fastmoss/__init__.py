@@ -13,6 +13,7 @@ from .endpoints import ENDPOINTS, FULLY_MANAGED, MOST_PROMOTED, TOP_SELLING, End
 from .errors import (
     APIError,
     AuthenticationError,
+    CertificateError,
     ConfigurationError,
     ConnectionFailed,
     FastMossError,
@@ -36,7 +37,7 @@ from .query import RankingQuery
 from .settings import Settings
 
 __all__ = [
-    "APIError", "AuthenticationError", "ConfigurationError", "ConnectionFailed", "ENDPOINTS",
+    "APIError", "AuthenticationError", "CertificateError", "ConfigurationError", "ConnectionFailed", "ENDPOINTS",
     "Endpoint", "FULLY_MANAGED", "FastMossClient", "FastMossError", "FrequencyLimited",
     "HTTPStatusError", "InvalidArgument", "InvalidResponse", "MOST_PROMOTED", "MissingApiKey",
     "ParameterError", "PermissionDenied", "QuotaExceeded", "RankingQuery", "RankingResult",

@@ -8,7 +8,8 @@
     │   └── MissingApiKey          no key in FASTMOSS_API_KEY nor the config store
     ├── TransportError             no usable HTTP answer                 (retryable)
     │   ├── RequestTimeout
-    │   └── ConnectionFailed       refused, reset, DNS
+    │   ├── ConnectionFailed       refused, reset, DNS
+    │   └── CertificateError       TLS verification failed               (not retried)
     ├── HTTPStatusError            the server answered with an error status
     │   ├── AuthenticationError    401 / 403: key wrong, missing or not allowed
     │   ├── RateLimited            429                                   (retryable)
@@ -71,6 +72,12 @@ class RequestTimeout(TransportError):
 
 class ConnectionFailed(TransportError):
     pass
+
+
+class CertificateError(TransportError):
+    """The server's TLS certificate did not verify; verification is never switched off."""
+
+    retryable = False
 
 
 class HTTPStatusError(FastMossError):

@@ -92,6 +92,9 @@ class Transport:
             except requests.Timeout:
                 raise errors.RequestTimeout(
                     f"FastMoss did not answer within {self.settings.read_timeout:g} s") from None
+            except requests.exceptions.SSLError:
+                raise errors.CertificateError(
+                    f"the TLS certificate of {self.settings.base_url} could not be verified") from None
             except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
                 raise errors.ConnectionFailed(f"connection to FastMoss failed: {_reason(error)}") from None
         try:
