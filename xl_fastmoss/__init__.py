@@ -42,7 +42,7 @@ __all__ = [
     "HTTPStatusError", "InvalidArgument", "InvalidResponse", "MOST_PROMOTED", "MissingApiKey",
     "ParameterError", "PermissionDenied", "QuotaExceeded", "RankingQuery", "RankingResult",
     "RateLimited", "RequestTimeout", "ResourceNotFound", "ServerError", "ServiceError",
-    "Settings", "TOP_SELLING", "TableRequest", "TransportError", "fully_managed",
+    "Settings", "TOP_SELLING", "TableRequest", "TransportError", "default_client", "fully_managed",
     "most_promoted", "top_selling",
 ]
 
