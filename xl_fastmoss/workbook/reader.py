@@ -1,0 +1,589 @@
+"""Read a workbook file (.xlsx/.xlsm) with zipfile and lxml: sheets, names, saved cell values.
+
+Nothing here recalculates: a formula cell is worth the value Excel saved with it. That is what
+a headless refresh needs to resolve the arguments of FM_ calls, and it is all a file offers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import posixpath
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+from lxml import etree
+
+from ..errors import FastMossError
+from ..formulas import (
+    CellRef,
+    Literal,
+    Missing,
+    NameRef,
+    Unsupported,
+    cell_name,
+    parse_argument,
+    parse_formula,
+    split_cell,
+    split_range,
+)
+
+__all__ = [
+    "WorkbookError",
+    "CellError",
+    "SheetInfo",
+    "DefinedName",
+    "CellData",
+    "WorkbookFile",
+    "FmCell",
+    "find_fm_cells",
+    "is_date_format",
+    "decode_xstring",
+]
+
+REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+DOC_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+STRICT_DOC_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
+
+#: A range argument larger than this is refused rather than read into memory.
+MAX_RANGE_CELLS = 100_000
+
+PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+
+
+class WorkbookError(FastMossError):
+    """A workbook file cannot be read or written as asked."""
+
+
+class CellError(str):
+    """An error value saved in a cell (``#N/A``, ``#NAME?``...); compares equal to its text."""
+
+    def __repr__(self) -> str:
+        return f"CellError({str(self)!r})"
+
+
+@dataclass(frozen=True)
+class SheetInfo:
+    name: str
+    #: Zip part of the sheet, e.g. ``xl/worksheets/sheet1.xml``; None if the part is missing.
+    part: str | None
+    #: Position among the workbook's ``<sheet>`` entries (what ``localSheetId`` counts).
+    index: int
+    #: ``worksheet``, ``chartsheet``, ``dialogsheet`` or ``macrosheet``.
+    kind: str
+    state: str = "visible"
+
+
+@dataclass(frozen=True)
+class DefinedName:
+    name: str
+    #: What the name refers to, as stored (``Sheet1!$B$2``, ``"US"``...), no leading ``=``.
+    text: str
+    #: The sheet the name is scoped to, None for a workbook-wide name.
+    scope: str | None = None
+    hidden: bool = False
+
+
+@dataclass(frozen=True)
+class CellData:
+    ref: str
+    value: object
+    formula: str | None = None
+    #: ``normal``, ``array``, ``shared`` or ``dataTable``; None when the cell has no formula.
+    formula_type: str | None = None
+    #: The ``ref`` attribute of the formula: the array's range, or the shared group's range.
+    formula_ref: str | None = None
+    shared_index: int | None = None
+    style: int = 0
+
+
+@dataclass(frozen=True)
+class FmCell:
+    """An FM_ call found in a workbook, with its arguments resolved to saved values.
+
+    ``args`` holds one Python value per argument (None for an empty argument or an empty
+    cell, a 2D list for a multi-cell range). ``problem`` is a message naming the cell when the
+    call cannot be refreshed headlessly; ``spill_range`` is the range of its previous result
+    when Excel saved it as a (dynamic) array.
+    """
+
+    sheet: str
+    cell: str
+    formula: str
+    function: str
+    args: tuple
+    problem: str | None = None
+    spill_range: str | None = None
+
+
+def _local(tag: object) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _ns(element: etree._Element) -> str:
+    return element.tag[1:].split("}", 1)[0] if element.tag.startswith("{") else ""
+
+
+_XSTRING_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
+
+
+def decode_xstring(text: str) -> str:
+    """Undo OOXML's ``_xHHHH_`` escapes (``_x000D_`` is a carriage return)."""
+    if "_x" not in text:
+        return text
+    return _XSTRING_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+
+
+def _rich_text(element: etree._Element) -> str:
+    """Text of an ``<si>`` or ``<is>``: its ``<t>`` and its runs' ``<t>``, not phonetic runs."""
+    parts = []
+    for child in element:
+        name = _local(child.tag)
+        if name == "t":
+            parts.append(child.text or "")
+        elif name == "r":
+            for grandchild in child:
+                if _local(grandchild.tag) == "t":
+                    parts.append(grandchild.text or "")
+    return decode_xstring("".join(parts))
+
+
+# ---------------------------------------------------------------------------------------------
+# Dates
+
+_DATE_BUILTINS = frozenset(range(14, 23)) | {45, 46, 47}
+# 27-36 and 50-58 are the built-in date and time formats of East Asian versions of Excel;
+# a workbook saved there refers to them by number only.
+_DATE_BUILTINS_EAST_ASIAN = frozenset(range(27, 37)) | frozenset(range(50, 59))
+_FORMAT_NOISE = re.compile(r'"[^"]*"|\\.|_.|\*.|\[[^\]]*\]')
+
+
+def is_date_format(number_format_id: int, format_code: str | None = None) -> bool:
+    """True when a number format shows a date or a time.
+
+    Built-in formats 14-22 and 45-47 (and the East Asian 27-36, 50-58); a custom format when it
+    has d, m, y, h or s outside quoted text, escapes and brackets.
+    """
+    if format_code is None:
+        return number_format_id in _DATE_BUILTINS or number_format_id in _DATE_BUILTINS_EAST_ASIAN
+    code = _FORMAT_NOISE.sub("", format_code)
+    if code.strip().lower() == "general":
+        return False
+    return bool(re.search(r"[dmyhsDMYHS]", code))
+
+
+def serial_to_datetime(serial: float, date1904: bool = False) -> dt.datetime | None:
+    """An Excel date serial as a datetime (to the millisecond); None outside Excel's dates."""
+    if not math.isfinite(serial) or serial < 0 or serial >= 2_958_466:
+        return None
+    if date1904:
+        base = dt.datetime(1904, 1, 1)
+    else:
+        base = dt.datetime(1899, 12, 30)
+        if serial < 60:
+            # Excel counts a 29 February 1900 that never was: serials before it are a day off.
+            serial += 1
+    return base + dt.timedelta(milliseconds=round(serial * 86_400_000))
+
+
+# ---------------------------------------------------------------------------------------------
+# The package
+
+
+class WorkbookFile:
+    """A workbook package opened for reading: sheets, shared strings, names, saved values.
+
+    Use :meth:`open`. Sheet names are matched case-insensitively, as Excel does.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.workbook_part = ""
+        self.sheets: list[SheetInfo] = []
+        self.shared_strings: list[str] = []
+        self.defined_names: list[DefinedName] = []
+        self.date1904 = False
+        #: Indices into cellXfs whose number format shows a date or a time.
+        self.date_styles: frozenset[int] = frozenset()
+        self.style_count = 0
+        self.styles_part: str | None = None
+        self._parts: dict[str, str] = {}
+        self._cells: dict[str, dict[str, CellData]] = {}
+
+    @classmethod
+    def open(cls, path: str | Path) -> "WorkbookFile":
+        """Read the workbook structure; cell values are read per sheet on first use."""
+        book = cls(Path(path))
+        try:
+            with zipfile.ZipFile(book.path) as archive:
+                book._load(archive)
+        except (zipfile.BadZipFile, etree.XMLSyntaxError, KeyError) as exc:
+            raise WorkbookError(f"{book.path}: not a readable Excel workbook ({exc})") from exc
+        except OSError as exc:
+            raise WorkbookError(f"{book.path}: cannot be read ({exc})") from exc
+        return book
+
+    # -- structure --------------------------------------------------------------------------
+
+    def _load(self, archive: zipfile.ZipFile) -> None:
+        self._parts = {name.lower(): name for name in archive.namelist()}
+        self.workbook_part = self._office_document(archive)
+        workbook = etree.fromstring(self._read(archive, self.workbook_part), PARSER)
+        ns = _ns(workbook)
+        rels = self.relationships(archive, self.workbook_part)
+
+        properties = workbook.find(f"{{{ns}}}workbookPr")
+        if properties is not None:
+            self.date1904 = properties.get("date1904", "0").lower() in ("1", "true")
+
+        sheets_element = workbook.find(f"{{{ns}}}sheets")
+        sheet_elements = [
+            element
+            for element in (sheets_element if sheets_element is not None else [])
+            if _local(element.tag) == "sheet"
+        ]
+        for index, sheet in enumerate(sheet_elements):
+            rel_id = sheet.get(f"{{{DOC_REL_NS}}}id") or sheet.get(f"{{{STRICT_DOC_REL_NS}}}id")
+            kind, part = "worksheet", None
+            if rel_id in rels:
+                rel_type, part = rels[rel_id]
+                kind = rel_type.rsplit("/", 1)[-1]
+                part = self._parts.get(part.lower())
+            self.sheets.append(
+                SheetInfo(sheet.get("name"), part, index, kind, sheet.get("state", "visible"))
+            )
+
+        names_element = workbook.find(f"{{{ns}}}definedNames")
+        for element in names_element if names_element is not None else []:
+            if _local(element.tag) != "definedName":
+                continue
+            scope = None
+            if element.get("localSheetId") is not None:
+                local_id = int(element.get("localSheetId"))
+                scope = next((s.name for s in self.sheets if s.index == local_id), None)
+            self.defined_names.append(
+                DefinedName(
+                    element.get("name"),
+                    (element.text or "").strip(),
+                    scope,
+                    element.get("hidden", "0").lower() in ("1", "true"),
+                )
+            )
+
+        for rel_type, part in rels.values():
+            kind = rel_type.rsplit("/", 1)[-1]
+            if kind == "sharedStrings" and part.lower() in self._parts:
+                self._load_shared_strings(self._read(archive, part))
+            elif kind == "styles" and part.lower() in self._parts:
+                self.styles_part = self._parts[part.lower()]
+                self._load_styles(self._read(archive, part))
+
+    def _office_document(self, archive: zipfile.ZipFile) -> str:
+        for rel_type, part in self.relationships(archive, "").values():
+            if rel_type.endswith("/officeDocument") and part.lower() in self._parts:
+                return self._parts[part.lower()]
+        if "xl/workbook.xml" in self._parts:
+            return self._parts["xl/workbook.xml"]
+        raise WorkbookError(f"{self.path}: no workbook part in the package")
+
+    def _read(self, archive: zipfile.ZipFile, part: str) -> bytes:
+        return archive.read(self._parts.get(part.lower(), part))
+
+    def relationships(
+        self, archive: zipfile.ZipFile, source_part: str
+    ) -> dict[str, tuple[str, str]]:
+        """``{rId: (type, target part)}`` of a part (``""`` for the package's own rels)."""
+        folder, name = posixpath.split(source_part)
+        rels_part = posixpath.join(folder, "_rels", f"{name}.rels")
+        if rels_part.lower() not in self._parts:
+            return {}
+        root = etree.fromstring(self._read(archive, rels_part), PARSER)
+        result = {}
+        for rel in root:
+            if _local(rel.tag) != "Relationship" or rel.get("TargetMode") == "External":
+                continue
+            target = resolve_target(source_part, rel.get("Target", ""))
+            result[rel.get("Id")] = (rel.get("Type", ""), target)
+        return result
+
+    def _load_shared_strings(self, data: bytes) -> None:
+        root = etree.fromstring(data, PARSER)
+        self.shared_strings = [_rich_text(si) for si in root if _local(si.tag) == "si"]
+
+    def _load_styles(self, data: bytes) -> None:
+        root = etree.fromstring(data, PARSER)
+        ns = _ns(root)
+        custom = {}
+        formats = root.find(f"{{{ns}}}numFmts")
+        for element in formats if formats is not None else []:
+            if element.get("numFmtId") is not None:
+                custom[int(element.get("numFmtId"))] = element.get("formatCode", "")
+        xfs = root.find(f"{{{ns}}}cellXfs")
+        dates = set()
+        count = 0
+        for index, xf in enumerate(xfs if xfs is not None else []):
+            count = index + 1
+            format_id = int(xf.get("numFmtId", "0"))
+            if is_date_format(format_id, custom.get(format_id)):
+                dates.add(index)
+        self.date_styles = frozenset(dates)
+        self.style_count = count
+
+    # -- sheets -----------------------------------------------------------------------------
+
+    @property
+    def worksheet_names(self) -> list[str]:
+        return [s.name for s in self.sheets if s.kind == "worksheet" and s.part]
+
+    def sheet(self, name: str) -> SheetInfo:
+        """The worksheet called ``name`` (any case); KeyError when there is none."""
+        wanted = name.casefold()
+        for info in self.sheets:
+            if info.name.casefold() == wanted and info.kind == "worksheet" and info.part:
+                return info
+        raise KeyError(name)
+
+    def has_sheet(self, name: str) -> bool:
+        try:
+            self.sheet(name)
+        except KeyError:
+            return False
+        return True
+
+    def cells(self, sheet: str) -> dict[str, CellData]:
+        """Every cell of a worksheet that holds a value or a formula, by address (``"B3"``)."""
+        info = self.sheet(sheet)
+        if info.name not in self._cells:
+            with zipfile.ZipFile(self.path) as archive:
+                data = archive.read(info.part)
+            self._cells[info.name] = dict(self._parse_cells(data))
+        return self._cells[info.name]
+
+    def value(self, sheet: str, cell: str) -> object:
+        """The saved value of one cell; None when it is empty."""
+        data = self.cells(sheet).get(cell.replace("$", "").upper())
+        return None if data is None else data.value
+
+    def values(self, sheet: str, range_: str) -> list[list[object]]:
+        """The saved values of a range, row by row."""
+        r1, c1, r2, c2 = split_range(range_.replace("$", ""))
+        cells = self.cells(sheet)
+        rows = []
+        for row in range(r1, r2 + 1):
+            values = []
+            for column in range(c1, c2 + 1):
+                data = cells.get(cell_name(row, column))
+                values.append(None if data is None else data.value)
+            rows.append(values)
+        return rows
+
+    def _parse_cells(self, data: bytes) -> Iterator[tuple[str, CellData]]:
+        root = etree.fromstring(data, PARSER)
+        ns = _ns(root)
+        sheet_data = root.find(f"{{{ns}}}sheetData")
+        if sheet_data is None:
+            return
+        row_number = 0
+        for row in sheet_data:
+            if _local(row.tag) != "row":
+                continue
+            row_number = int(row.get("r")) if row.get("r") else row_number + 1
+            column = 0
+            for c in row:
+                if _local(c.tag) != "c":
+                    continue
+                if c.get("r"):
+                    _, column = split_cell(c.get("r"))
+                else:
+                    column += 1
+                ref = cell_name(row_number, column)
+                cell = self._parse_cell(c, ns, ref)
+                if cell is not None:
+                    yield ref, cell
+
+    def _parse_cell(self, c: etree._Element, ns: str, ref: str) -> CellData | None:
+        style = int(c.get("s", "0") or 0)
+        kind = c.get("t", "n")
+        f = c.find(f"{{{ns}}}f")
+        v = c.find(f"{{{ns}}}v")
+        text = v.text if v is not None else None
+        value: object = None
+        if kind == "inlineStr":
+            inline = c.find(f"{{{ns}}}is")
+            value = _rich_text(inline) if inline is not None else None
+        elif text is None:
+            value = None
+        elif kind == "s":
+            index = int(text)
+            value = self.shared_strings[index] if 0 <= index < len(self.shared_strings) else None
+        elif kind == "str":
+            value = decode_xstring(text)
+        elif kind == "b":
+            value = text.strip() in ("1", "true")
+        elif kind == "e":
+            value = CellError(text)
+        elif kind == "d":
+            try:
+                value = dt.datetime.fromisoformat(text.strip())
+            except ValueError:
+                value = text
+        else:
+            try:
+                value = _number(text)
+            except ValueError:
+                value = text
+            else:
+                if style in self.date_styles:
+                    value = serial_to_datetime(value, self.date1904) or value
+        if f is None:
+            if value is None:
+                return None
+            return CellData(ref, value, style=style)
+        shared_index = f.get("si")
+        return CellData(
+            ref,
+            value,
+            formula=f.text,
+            formula_type=f.get("t", "normal"),
+            formula_ref=f.get("ref"),
+            shared_index=int(shared_index) if shared_index is not None else None,
+            style=style,
+        )
+
+    # -- names ------------------------------------------------------------------------------
+
+    def defined_name(self, name: str, sheet: str | None = None) -> DefinedName | None:
+        """The name as a formula on ``sheet`` sees it: the sheet's own name, else the book's."""
+        wanted = name.casefold()
+        if sheet is not None:
+            scope = sheet.casefold()
+            for defined in self.defined_names:
+                if (
+                    defined.name.casefold() == wanted
+                    and defined.scope
+                    and defined.scope.casefold() == scope
+                ):
+                    return defined
+        for defined in self.defined_names:
+            if defined.name.casefold() == wanted and defined.scope is None:
+                return defined
+        return None
+
+
+def resolve_target(source_part: str, target: str) -> str:
+    """The part a relationship target points to, relative to the part that holds it."""
+    if target.startswith("/"):
+        return target.lstrip("/")
+    folder = posixpath.dirname(source_part)
+    return posixpath.normpath(posixpath.join(folder, target))
+
+
+def _number(text: str) -> int | float:
+    text = text.strip()
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    return float(text)
+
+
+# ---------------------------------------------------------------------------------------------
+# FM_ cells
+
+
+def address(sheet: str, cell: str) -> str:
+    """``Dashboard!B7``, ``My Sheet!B7``: how messages name a cell (no quotes, for people)."""
+    return f"{sheet}!{cell}"
+
+
+def find_fm_cells(book: WorkbookFile) -> list[FmCell]:
+    """Every FM_ call in the workbook's worksheets, in sheet order then row by row.
+
+    Arguments are resolved to saved values. A call that a headless refresh cannot serve
+    (nested in another formula, filled over a range as a shared formula, with an argument that
+    is a calculation, an unknown name or sheet) carries a ``problem`` naming its cell.
+    """
+    found = []
+    for sheet in book.worksheet_names:
+        cells = book.cells(sheet)
+        for ref, data in cells.items():
+            if not data.formula or "fm_" not in data.formula.lower():
+                continue
+            scan = parse_formula(data.formula)
+            if not scan:
+                continue
+            found.append(_fm_cell(book, sheet, ref, data, scan))
+    return found
+
+
+def _fm_cell(book: WorkbookFile, sheet: str, ref: str, data: CellData, scan) -> FmCell:
+    where = address(sheet, ref)
+    spill = data.formula_ref if data.formula_type == "array" else None
+    if scan.call is None:
+        function = scan.functions[0]
+        return FmCell(
+            sheet, ref, data.formula, function, (),
+            f"{where}: {function} is nested inside another formula; put it alone in its cell",
+            spill,
+        )
+    call = scan.call
+    problems = []
+    filled_over = data.formula_type == "shared" and data.formula_ref
+    if filled_over and split_range(data.formula_ref) != split_range(ref):
+        # Excel stores a formula filled over a range once, in its first cell. Each table spills
+        # over the cells below and right, so copies of the formula would collide anyway.
+        problems.append(
+            f"{where}: {call.function} was filled over {data.formula_ref} as one shared formula; "
+            f"keep it in {ref} only and delete the copies"
+        )
+    args = []
+    for position, argument in enumerate(call.args, start=1):
+        value, problem = _resolve(book, sheet, argument)
+        args.append(value)
+        if problem:
+            problems.append(f"{where}: argument {position} of {call.function} {problem}")
+    return FmCell(
+        sheet, ref, data.formula, call.function, tuple(args),
+        "; ".join(problems) or None, spill,
+    )
+
+
+def _resolve(book: WorkbookFile, sheet: str, argument, depth: int = 0) -> tuple[object, str | None]:
+    """(value, problem): the saved value an argument stands for, or why there is none."""
+    if isinstance(argument, Literal):
+        return argument.value, None
+    if isinstance(argument, Missing):
+        return None, None
+    if isinstance(argument, CellRef):
+        target_sheet = argument.sheet if argument.sheet is not None else sheet
+        if not book.has_sheet(target_sheet):
+            return None, f"refers to sheet '{target_sheet}', which does not exist"
+        r1, c1, r2, c2 = split_range(argument.ref.replace("$", ""))
+        if (r2 - r1 + 1) * (c2 - c1 + 1) > MAX_RANGE_CELLS:
+            return None, f"refers to {argument.ref}, too large a range"
+        values = book.values(target_sheet, argument.ref)
+        if len(values) == 1 and len(values[0]) == 1:
+            return values[0][0], None
+        return values, None
+    if isinstance(argument, NameRef):
+        lookup_sheet = argument.sheet if argument.sheet is not None else sheet
+        defined = book.defined_name(argument.name, lookup_sheet)
+        if defined is None:
+            return None, f"uses the name {argument.name}, which is not defined"
+        if depth > 10:
+            return None, f"uses the name {argument.name}, whose definition loops"
+        target = parse_argument(defined.text)
+        if isinstance(target, (Unsupported, Missing)):
+            return None, (
+                f"uses the name {argument.name}, which refers to {defined.text}; "
+                "only a cell or a constant can be read"
+            )
+        # A name's unqualified reference is relative to the sheet it is used on.
+        value, problem = _resolve(book, defined.scope or sheet, target, depth + 1)
+        if problem:
+            return None, f"uses the name {argument.name}, which {problem}"
+        return value, None
+    return None, (
+        f"({argument.text}) is a calculation; use a value, a cell reference or a defined name"
+    )

@@ -1,0 +1,834 @@
+"""Write a values copy of a workbook: each FM_ formula replaced by its table as plain values.
+
+The copy is made part by part with zipfile and lxml, never by loading the workbook into an
+object model, so charts, drawings, images, VBA and everything else it does not need to change
+stay byte for byte what they were. Only the worksheets that receive a table or whose formulas
+use a spill reference to one, ``workbook.xml`` (to ask for a recalculation on open), and, when
+formulas changed and the workbook has a calculation chain, the content types and workbook
+relationships that list it, are rewritten; ``styles.xml`` only when a date lands in a cell
+without a date format.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import decimal
+import math
+import numbers
+import os
+import posixpath
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+from lxml import etree
+
+from ..formulas import (
+    MAX_COLUMN,
+    MAX_ROW,
+    cell_name,
+    range_text,
+    replace_spill_refs,
+    split_cell,
+    split_range,
+)
+from .reader import PARSER, CellError, WorkbookError, WorkbookFile, _local, _ns, address
+
+__all__ = ["WriteReport", "write_values_copy", "MAX_TEXT_LENGTH"]
+
+#: The longest text a cell holds; Excel declares a file with a longer one corrupt.
+MAX_TEXT_LENGTH = 32_767
+#: Integers from here on lose digits as Excel numbers (15 significant digits) and go in as text.
+LARGEST_EXACT_INTEGER = 10**15
+#: Number formats given to a date written into a cell that has no date format.
+DATE_FORMAT_ID = 14  # m/d/yyyy, shown in the reader's locale
+DATETIME_FORMAT_ID = 22  # m/d/yyyy h:mm
+TIME_FORMAT_ID = 21  # h:mm:ss
+
+_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+_FORMULA_TAGS = frozenset({"f", "formula", "formula1", "formula2"})
+#: The error values a cell may hold in a file (``t="e"``).
+_CELL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
+                          "#GETTING_DATA"})
+_DEFAULT_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
+# After sheets, functionGroups, externalReferences and definedNames; before these.
+_AFTER_CALC_PR = frozenset({
+    "oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes",
+    "webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst",
+})
+_BEFORE_SHEET_DATA = ("sheetPr", "dimension", "sheetViews", "sheetFormatPr", "cols")
+
+
+@dataclass
+class WriteReport:
+    """What :func:`write_values_copy` did.
+
+    ``written`` lists ``(sheet, anchor, range)`` for each table written, e.g.
+    ``("Dashboard", "B3", "B3:O13")``; ``conflicts`` has one message per table left out;
+    ``warnings`` notes values changed to fit a cell (text cut at 32,767 characters).
+    """
+
+    written: list[tuple[str, str, str]] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Table:
+    sheet: str
+    cell: str
+    row: int
+    column: int
+    values: list[list[object]]
+    n_rows: int
+    n_columns: int
+
+    @property
+    def where(self) -> str:
+        return address(self.sheet, self.cell)
+
+    @property
+    def last_row(self) -> int:
+        return self.row + max(self.n_rows, 1) - 1
+
+    @property
+    def last_column(self) -> int:
+        return self.column + max(self.n_columns, 1) - 1
+
+    @property
+    def range(self) -> str:
+        return range_text(self.row, self.column, self.last_row, self.last_column)
+
+    def cells(self):
+        for r in range(self.row, self.last_row + 1):
+            for c in range(self.column, self.last_column + 1):
+                yield r, c
+
+
+def write_values_copy(
+    src: str | os.PathLike,
+    dst: str | os.PathLike,
+    tables: Mapping[tuple[str, str], Sequence[Sequence[object]]],
+) -> WriteReport:
+    """Copy ``src`` to ``dst`` with each FM_ formula replaced by its table as plain values.
+
+    Parameters
+    ----------
+    src, dst
+        The workbook to copy (never modified) and where to write the copy; they must differ.
+        ``dst`` appears only when the whole copy succeeded.
+    tables
+        ``{(sheet, anchor): rows}``: the rows (rectangular, values str, int, float, bool, None,
+        date, time or datetime) written from the anchor cell right and down. An empty table
+        leaves the anchor empty.
+
+    Returns
+    -------
+    WriteReport
+        The tables written and, for each one that would overwrite filled cells, a conflict
+        message; such a table is not written and its formula stays.
+
+    Spill references to a written table (``B3#``, stored as ``_xlfn.ANCHORARRAY(B3)``) in any
+    formula, conditional format, data validation or defined name become its fixed range, and
+    the copy asks Excel to recalculate everything when it opens.
+    """
+    src, dst = Path(src), Path(dst)
+    _refuse_same_file(src, dst)
+    book = WorkbookFile.open(src)
+    plan = _plan(book, tables)
+    report = WriteReport()
+
+    with zipfile.ZipFile(src) as archive:
+        styles = _Styles(book, archive)
+        editors: dict[str, _SheetEditor] = {}
+        accepted: dict[tuple[str, str], str] = {}
+        placed: list[tuple[_SheetEditor, _Table, set]] = []
+        for sheet in book.worksheet_names:
+            if sheet not in plan:
+                continue
+            editor = editors[sheet] = _SheetEditor(archive.read(book.sheet(sheet).part))
+            occupied: set[tuple[int, int]] = set()
+            for table in sorted(plan[sheet], key=lambda t: (t.row, t.column)):
+                conflict, old_spill = editor.check(table, occupied)
+                if conflict:
+                    report.conflicts.append(conflict)
+                    continue
+                occupied.update(table.cells())
+                placed.append((editor, table, old_spill))
+                accepted[(sheet.casefold(), table.cell)] = table.range
+
+        for editor, table, old_spill in placed:
+            editor.clear(old_spill - set(table.cells()))
+        for editor, table, _ in placed:
+            editor.write(table, styles, book.date1904, report.warnings)
+            report.written.append((table.sheet, table.cell, table.range))
+
+        formulas_changed = bool(placed)
+        if accepted:
+            for sheet in book.worksheet_names:
+                editor = editors.get(sheet)
+                if editor is None:
+                    data = archive.read(book.sheet(sheet).part)
+                    if b"#" not in data and b"anchorarray" not in data.lower():
+                        continue
+                    editor = _SheetEditor(data)
+                if editor.replace_spill_refs(_spill_mapping(book, accepted, sheet)):
+                    editors[sheet] = editor
+                    formulas_changed = True
+
+        replaced: dict[str, bytes] = {}
+        for sheet, editor in editors.items():
+            if editor.changed:
+                editor.finish()
+                replaced[book.sheet(sheet).part] = editor.tobytes()
+        removed: set[str] = set()
+        workbook_xml = archive.read(book.workbook_part)
+        calc_chain = _calc_chain_part(book, archive) if formulas_changed else None
+        replaced[book.workbook_part] = _edit_workbook(book, workbook_xml, accepted)
+        if calc_chain is not None:
+            removed.add(calc_chain)
+            replaced.update(_forget_part(book, archive, calc_chain))
+        if styles.changed:
+            replaced[book.styles_part] = styles.tobytes()
+
+    _write_package(src, dst, replaced, removed)
+    return report
+
+
+# ---------------------------------------------------------------------------------------------
+# Planning
+
+
+def _refuse_same_file(src: Path, dst: Path) -> None:
+    same = src.resolve() == dst.resolve()
+    if not same and dst.exists():
+        try:
+            same = os.path.samefile(src, dst)
+        except OSError:
+            same = False
+    if same:
+        raise WorkbookError(f"{dst}: the copy must not overwrite the workbook it is made from")
+    if dst.is_dir():
+        raise WorkbookError(f"{dst}: is a folder; give the path of the copy to write")
+    if dst.suffix.lower() != src.suffix.lower():
+        # Excel refuses a workbook whose extension does not match its content type.
+        raise WorkbookError(
+            f"{dst}: the copy of {src.name} must keep the extension {src.suffix}"
+        )
+
+
+def _plan(book: WorkbookFile, tables) -> dict[str, list[_Table]]:
+    plan: dict[str, list[_Table]] = {}
+    seen = set()
+    for (sheet, cell), rows in tables.items():
+        try:
+            sheet_name = book.sheet(sheet).name
+        except KeyError:
+            raise WorkbookError(f"{book.path}: no worksheet named {sheet!r}") from None
+        try:
+            row, column = split_cell(cell.strip())
+        except ValueError:
+            raise WorkbookError(f"{address(sheet_name, cell)}: not a cell address") from None
+        anchor = cell_name(row, column)
+        if (sheet_name, anchor) in seen:
+            raise WorkbookError(f"{address(sheet_name, anchor)}: two tables for one cell")
+        seen.add((sheet_name, anchor))
+        values = []
+        for values_row in rows:
+            if isinstance(values_row, (str, bytes)):
+                raise WorkbookError(
+                    f"{address(sheet_name, anchor)}: a table is a list of rows, got a row of text"
+                )
+            values.append(list(values_row))
+        widths = {len(values_row) for values_row in values}
+        if len(widths) > 1:
+            raise WorkbookError(
+                f"{address(sheet_name, anchor)}: the table is not rectangular "
+                f"(rows of {sorted(widths)} values)"
+            )
+        n_columns = widths.pop() if widths else 0
+        n_rows = len(values) if n_columns else 0
+        plan.setdefault(sheet_name, []).append(
+            _Table(sheet_name, anchor, row, column, values, n_rows, n_columns)
+        )
+    return plan
+
+
+def _spill_mapping(book: WorkbookFile, accepted, sheet: str | None) -> Callable:
+    def mapping(ref_sheet: str | None, cell: str) -> str | None:
+        target = ref_sheet if ref_sheet is not None else sheet
+        if target is None:
+            return None
+        return accepted.get((target.casefold(), cell))
+
+    return mapping
+
+
+def _size(table: _Table) -> str:
+    rows = f"{table.n_rows} row{'' if table.n_rows == 1 else 's'}"
+    columns = f"{table.n_columns} column{'' if table.n_columns == 1 else 's'}"
+    return f"{rows} x {columns}"
+
+
+def _cell_list(cells: list[tuple[int, int]], limit: int = 10) -> str:
+    names = [cell_name(r, c) for r, c in sorted(cells)[:limit]]
+    more = len(cells) - limit
+    return ", ".join(names) + (f" and {more} more" if more > 0 else "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Worksheets
+
+
+class _SheetEditor:
+    """One worksheet's XML, edited in place: cells by (row, column), rows kept sorted."""
+
+    def __init__(self, data: bytes):
+        self.original = data
+        self.root = etree.fromstring(data, PARSER)
+        self.ns = _ns(self.root)
+        self.changed = False
+        self.touched_rows: set[int] = set()
+        sheet_data = self.root.find(self._tag("sheetData"))
+        if sheet_data is None:
+            sheet_data = etree.SubElement(self.root, self._tag("sheetData"))
+            position = 0
+            for i, child in enumerate(self.root):
+                if _local(child.tag) in _BEFORE_SHEET_DATA:
+                    position = i + 1
+            self.root.insert(position, sheet_data)
+        self.sheet_data = sheet_data
+        self.rows: dict[int, etree._Element] = {}
+        self.cells: dict[tuple[int, int], etree._Element] = {}
+        row_number = 0
+        for row in sheet_data:
+            if _local(row.tag) != "row":
+                continue
+            row_number = int(row.get("r")) if row.get("r") else row_number + 1
+            row.set("r", str(row_number))
+            self.rows[row_number] = row
+            column = 0
+            for c in row:
+                if _local(c.tag) != "c":
+                    continue
+                column = split_cell(c.get("r"))[1] if c.get("r") else column + 1
+                c.set("r", cell_name(row_number, column))
+                self.cells[(row_number, column)] = c
+        self.row_numbers = sorted(self.rows)
+        self._column_styles: list[tuple[int, int, str]] | None = None
+
+    def _tag(self, name: str) -> str:
+        return f"{{{self.ns}}}{name}" if self.ns else name
+
+    def _child(self, element: etree._Element, name: str) -> etree._Element | None:
+        return element.find(self._tag(name))
+
+    # -- deciding ---------------------------------------------------------------------------
+
+    def _filled(self, c: etree._Element) -> bool:
+        if self._child(c, "f") is not None or self._child(c, "is") is not None:
+            return True
+        v = self._child(c, "v")
+        return v is not None and v.text is not None
+
+    def _merged(self) -> list[tuple[str, tuple[int, int, int, int]]]:
+        merged = []
+        block = self.root.find(self._tag("mergeCells"))
+        for element in block if block is not None else []:
+            if element.get("ref"):
+                try:
+                    merged.append((element.get("ref"), split_range(element.get("ref"))))
+                except ValueError:
+                    continue
+        return merged
+
+    def check(self, table: _Table, occupied: set) -> tuple[str | None, set]:
+        """(conflict message or None, cells of the anchor's previous spill that may be cleared)."""
+        where = table.where
+        if table.last_row > MAX_ROW or table.last_column > MAX_COLUMN:
+            return (
+                f"{where}: the table ({_size(table)}) does not fit on the sheet from "
+                f"{table.cell}; move the formula up or left"
+            ), set()
+        anchor = self.cells.get((table.row, table.column))
+        old_spill: set[tuple[int, int]] = set()
+        formula = self._child(anchor, "f") if anchor is not None else None
+        if formula is not None and formula.get("ref"):
+            try:
+                r1, c1, r2, c2 = split_range(formula.get("ref"))
+            except ValueError:
+                r1 = c1 = r2 = c2 = 0
+            if formula.get("t") == "shared" and (r1, c1, r2, c2) != (table.row, table.column) * 2:
+                return (
+                    f"{where}: the formula was filled over {formula.get('ref')} as one shared "
+                    f"formula; keep it in {table.cell} only and delete the copies"
+                ), set()
+            if formula.get("t") == "array":
+                old_spill = {
+                    (r, c)
+                    for r in range(r1, r2 + 1)
+                    for c in range(c1, c2 + 1)
+                    if (r, c) != (table.row, table.column)
+                }
+        filled = []
+        for position in table.cells():
+            if position in occupied:
+                filled.append(position)
+                continue
+            if position == (table.row, table.column):
+                continue
+            c = self.cells.get(position)
+            if c is None or not self._filled(c):
+                continue
+            if position in old_spill and self._child(c, "f") is None:
+                continue
+            filled.append(position)
+        merged = [
+            ref
+            for ref, (r1, c1, r2, c2) in self._merged()
+            if r1 <= table.last_row and table.row <= r2
+            and c1 <= table.last_column and table.column <= c2
+        ]
+        if not filled and not merged:
+            return None, old_spill
+        reasons = []
+        if filled:
+            reasons.append(f"would overwrite filled cells {_cell_list(filled)}")
+        if merged:
+            reasons.append(f"would overlap merged cells {', '.join(merged)}")
+        if merged:
+            advice = "clear or unmerge them, or move the formula"
+        else:
+            advice = "clear them or move the formula"
+        return (
+            f"{where}: the table ({_size(table)}, {table.range}) {' and '.join(reasons)}; {advice}"
+        ), old_spill
+
+    # -- editing ----------------------------------------------------------------------------
+
+    def clear(self, positions) -> None:
+        for position in positions:
+            c = self.cells.get(position)
+            if c is not None:
+                self._set(position, c, None)
+
+    def write(self, table: _Table, styles: "_Styles", date1904: bool, warnings: list[str]) -> None:
+        anchor = (table.row, table.column)
+        anchor_cell = self.cells.get(anchor)
+        if anchor_cell is not None:
+            formula = self._child(anchor_cell, "f")
+            if formula is not None:
+                anchor_cell.remove(formula)
+            anchor_cell.attrib.pop("cm", None)
+            self.changed = True
+        if table.n_rows == 0:
+            if anchor_cell is not None:
+                self._set(anchor, anchor_cell, None)
+            return
+        for i, values_row in enumerate(table.values):
+            for j, value in enumerate(values_row):
+                position = (table.row + i, table.column + j)
+                try:
+                    content = _content(value, date1904)
+                except TypeError:
+                    raise WorkbookError(
+                        f"{address(table.sheet, cell_name(*position))}: cannot write a value of "
+                        f"type {type(value).__name__} ({value!r:.60})"
+                    ) from None
+                if content[0] == "s" and len(content[1]) > MAX_TEXT_LENGTH:
+                    warnings.append(
+                        f"{address(table.sheet, cell_name(*position))}: text of "
+                        f"{len(content[1])} characters cut to {MAX_TEXT_LENGTH}, "
+                        "the most a cell holds"
+                    )
+                    content = ("s", content[1][:MAX_TEXT_LENGTH])
+                c = self.cells.get(position)
+                if c is None:
+                    if content[0] == "empty":
+                        continue
+                    c = self._create(position)
+                if content[0] == "date":
+                    content = self._date_content(c, content, styles)
+                self._set(position, c, content)
+
+    def _date_content(self, c: etree._Element, content: tuple, styles: "_Styles") -> tuple:
+        _, serial, format_id = content
+        style = int(c.get("s", "0") or 0)
+        new_style = styles.with_date_format(style, format_id)
+        if new_style != style:
+            c.set("s", str(new_style))
+        return ("n", repr(serial))
+
+    def _set(self, position: tuple[int, int], c: etree._Element, content: tuple | None) -> None:
+        """Give a cell a value (``content`` from :func:`_content`) or none, keeping its style."""
+        self.changed = True
+        self.touched_rows.add(position[0])
+        for child in list(c):
+            if _local(child.tag) in ("f", "v", "is"):
+                c.remove(child)
+        for attribute in ("t", "vm", "cm"):
+            c.attrib.pop(attribute, None)
+        if content is None or content[0] == "empty":
+            if c.get("s") is None and len(c) == 0:
+                c.getparent().remove(c)
+                del self.cells[position]
+            return
+        kind, text = content
+        if kind == "s":
+            c.set("t", "inlineStr")
+            inline = etree.SubElement(c, self._tag("is"))
+            t = etree.SubElement(inline, self._tag("t"))
+            t.set(_XML_SPACE, "preserve")
+            t.text = _xstring(text)
+            c.insert(0, inline)
+            return
+        if kind != "n":
+            c.set("t", kind)
+        v = etree.SubElement(c, self._tag("v"))
+        v.text = text
+        c.insert(0, v)
+
+    def _create(self, position: tuple[int, int]) -> etree._Element:
+        r, column = position
+        row = self.rows.get(r)
+        if row is None:
+            row = etree.SubElement(self.sheet_data, self._tag("row"))
+            row.set("r", str(r))
+            index = _bisect(self.row_numbers, r)
+            self.sheet_data.insert(self._row_index(index), row)
+            self.row_numbers.insert(index, r)
+            self.rows[r] = row
+        c = etree.SubElement(row, self._tag("c"))
+        c.set("r", cell_name(r, column))
+        style = self._inherited_style(row, column)
+        if style:
+            c.set("s", style)
+        index = len(row) - 1
+        for i, child in enumerate(row):
+            name = _local(child.tag)
+            if child is c or name not in ("c", "extLst"):
+                continue  # comments and processing instructions stay where they are
+            if name == "extLst" or split_cell(child.get("r"))[1] > column:
+                index = i
+                break
+        row.insert(index, c)
+        self.cells[position] = c
+        return c
+
+    def _row_index(self, sorted_index: int) -> int:
+        """Position in sheetData of the row that comes ``sorted_index``-th."""
+        if sorted_index >= len(self.row_numbers):
+            return len(self.sheet_data) - 1
+        following = self.rows[self.row_numbers[sorted_index]]
+        return list(self.sheet_data).index(following)
+
+    def _inherited_style(self, row: etree._Element, column: int) -> str | None:
+        # As Excel does when a value is typed into an empty cell: the row's format if the row
+        # has one, else the column's.
+        if row.get("customFormat") in ("1", "true") and row.get("s"):
+            return row.get("s")
+        if self._column_styles is None:
+            self._column_styles = []
+            cols = self.root.find(self._tag("cols"))
+            for col in cols if cols is not None else []:
+                if col.get("style") and col.get("min") and col.get("max"):
+                    span = (int(col.get("min")), int(col.get("max")), col.get("style"))
+                    self._column_styles.append(span)
+        for first, last, style in self._column_styles:
+            if first <= column <= last:
+                return style if style != "0" else None
+        return None
+
+    def replace_spill_refs(self, mapping: Callable) -> bool:
+        changed = False
+        for element in self.root.iter():
+            if _local(element.tag) not in _FORMULA_TAGS or not element.text:
+                continue
+            text = element.text
+            if "#" not in text and "anchorarray" not in text.lower():
+                continue
+            new_text = replace_spill_refs(text, mapping)
+            if new_text != text:
+                element.text = new_text
+                changed = True
+        self.changed = self.changed or changed
+        return changed
+
+    def finish(self) -> None:
+        """Bring the row spans and the sheet's dimension in line with its cells."""
+        columns_by_row: dict[int, list[int]] = {}
+        for row_number, column in self.cells:
+            columns_by_row.setdefault(row_number, []).append(column)
+        for r in self.touched_rows:
+            row = self.rows.get(r)
+            if row is None or row.get("spans") is None:
+                continue
+            columns = columns_by_row.get(r)
+            if columns:
+                row.set("spans", f"{min(columns)}:{max(columns)}")
+            else:
+                del row.attrib["spans"]
+        dimension = self.root.find(self._tag("dimension"))
+        if self.cells:
+            rows = [r for r, _ in self.cells]
+            columns = [c for _, c in self.cells]
+            ref = range_text(min(rows), min(columns), max(rows), max(columns))
+        else:
+            ref = "A1"
+        if dimension is None:
+            dimension = etree.SubElement(self.root, self._tag("dimension"))
+            first = self.root[0]
+            self.root.insert(1 if _local(first.tag) == "sheetPr" else 0, dimension)
+        dimension.set("ref", ref)
+
+    def tobytes(self) -> bytes:
+        return _serialise(self.root, self.original)
+
+
+def _bisect(values: list[int], value: int) -> int:
+    low, high = 0, len(values)
+    while low < high:
+        middle = (low + high) // 2
+        if values[middle] < value:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+# ---------------------------------------------------------------------------------------------
+# Values
+
+
+_UNDERSCORE_X = re.compile(r"_(?=[xX][0-9A-Fa-f]{4}_)")
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _xstring(text: str) -> str:
+    """Text as OOXML stores it: ``\\r`` and characters XML cannot hold as ``_xHHHH_``, and a
+    literal ``_x000D_`` protected as ``_x005F_x000D_`` so it is not read as an escape."""
+    text = _UNDERSCORE_X.sub("_x005F_", text)
+    return _NOT_IN_XML.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+
+
+def _content(value: object, date1904: bool) -> tuple:
+    """How a Python value goes into a cell: ``("empty",)``, ``("s", text)``, ``("n", text)``,
+    ``("b", "1")``, ``("e", "#NUM!")`` or ``("date", serial, number format id)``.
+
+    NaN and NaT are empty cells, infinities ``#NUM!``, a :class:`CellError` an error value, and
+    an integer Excel cannot hold exactly (16 digits or more) is written as its text.
+    """
+    if value is None:
+        return ("empty",)
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return ("b", "1" if value else "0")
+    if isinstance(value, CellError) and value in _CELL_ERRORS:
+        return ("e", str(value))
+    if isinstance(value, str):
+        return ("s", value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        if value != value:  # pandas.NaT
+            return ("empty",)
+        return _date_serial(value, date1904)
+    if isinstance(value, numbers.Integral):
+        number = int(value)
+        if abs(number) >= LARGEST_EXACT_INTEGER:
+            return ("s", str(number))
+        return ("n", str(number))
+    if isinstance(value, (numbers.Real, decimal.Decimal)):
+        number = float(value)
+        if math.isnan(number):
+            return ("empty",)
+        if math.isinf(number):
+            return ("e", "#NUM!")
+        return ("n", repr(number))
+    raise TypeError(type(value).__name__)
+
+
+def _date_serial(value: dt.date | dt.time, date1904: bool) -> tuple:
+    if isinstance(value, dt.time):
+        seconds = value.hour * 3600 + value.minute * 60 + value.second + value.microsecond / 1e6
+        return ("date", seconds / 86400, TIME_FORMAT_ID)
+    if isinstance(value, dt.datetime):
+        moment = value.replace(tzinfo=None)
+        format_id = DATE_FORMAT_ID if moment.time() == dt.time() else DATETIME_FORMAT_ID
+    else:
+        moment = dt.datetime(value.year, value.month, value.day)
+        format_id = DATE_FORMAT_ID
+    base = dt.datetime(1904, 1, 1) if date1904 else dt.datetime(1899, 12, 30)
+    delta = moment - base
+    serial = delta.days + (delta.seconds + delta.microseconds / 1e6) / 86400
+    if not date1904 and serial < 61:
+        serial -= 1  # Excel's serials count a 29 February 1900 that never was
+    if serial < (0 if date1904 else 1):
+        return ("s", value.isoformat())  # before Excel's first date
+    if serial == int(serial):
+        serial = int(serial)
+    return ("date", serial, format_id)
+
+
+class _Styles:
+    """``styles.xml``, parsed only when a date needs a cell format with a date number format."""
+
+    def __init__(self, book: WorkbookFile, archive: zipfile.ZipFile):
+        self.part = book.styles_part
+        self.date_styles = set(book.date_styles)
+        self._archive = archive
+        self._root: etree._Element | None = None
+        self._original = b""
+        self._made: dict[tuple[int, int], int] = {}
+        self.changed = False
+
+    def with_date_format(self, style: int, format_id: int) -> int:
+        """A cell format like ``style`` but showing dates, added to cellXfs when needed."""
+        if style in self.date_styles or self.part is None:
+            return style
+        key = (style, format_id)
+        if key in self._made:
+            return self._made[key]
+        if self._root is None:
+            self._original = self._archive.read(self.part)
+            self._root = etree.fromstring(self._original, PARSER)
+        ns = _ns(self._root)
+        xfs = self._root.find(f"{{{ns}}}cellXfs")
+        if xfs is None:
+            return style
+        existing = [xf for xf in xfs if _local(xf.tag) == "xf"]
+        base = existing[style] if style < len(existing) else (existing[0] if existing else None)
+        xf = etree.SubElement(xfs, f"{{{ns}}}xf")
+        if base is not None:
+            for name, value in base.attrib.items():
+                xf.set(name, value)
+            for child in base:
+                xf.append(copy.deepcopy(child))
+        xf.set("numFmtId", str(format_id))
+        xf.set("applyNumberFormat", "1")
+        xfs.set("count", str(len(existing) + 1))
+        new_style = len(existing)
+        self._made[key] = new_style
+        self.date_styles.add(new_style)
+        self.changed = True
+        return new_style
+
+    def tobytes(self) -> bytes:
+        return _serialise(self._root, self._original)
+
+
+# ---------------------------------------------------------------------------------------------
+# Workbook-level parts
+
+
+def _edit_workbook(book: WorkbookFile, data: bytes, accepted) -> bytes:
+    root = etree.fromstring(data, PARSER)
+    ns = _ns(root)
+    sheets_by_index = {info.index: info.name for info in book.sheets}
+    names = root.find(f"{{{ns}}}definedNames")
+    if accepted and names is not None:
+        for element in names:
+            if _local(element.tag) != "definedName" or not element.text:
+                continue
+            scope = element.get("localSheetId")
+            sheet = sheets_by_index.get(int(scope)) if scope is not None else None
+            element.text = replace_spill_refs(element.text, _spill_mapping(book, accepted, sheet))
+    calc = root.find(f"{{{ns}}}calcPr")
+    if calc is None:
+        calc = etree.SubElement(root, f"{{{ns}}}calcPr")
+        position = len(root) - 1
+        for i, child in enumerate(root):
+            if child is not calc and _local(child.tag) in _AFTER_CALC_PR:
+                position = i
+                break
+        root.insert(position, calc)
+    calc.set("fullCalcOnLoad", "1")
+    return _serialise(root, data)
+
+
+def _calc_chain_part(book: WorkbookFile, archive: zipfile.ZipFile) -> str | None:
+    for rel_type, part in book.relationships(archive, book.workbook_part).values():
+        if rel_type.endswith("/calcChain") and part in archive.namelist():
+            return part
+    return None
+
+
+def _forget_part(book: WorkbookFile, archive: zipfile.ZipFile, part: str) -> dict[str, bytes]:
+    """The content types and workbook relationships without their entries for ``part``."""
+    replaced = {}
+    types_data = archive.read("[Content_Types].xml")
+    types = etree.fromstring(types_data, PARSER)
+    for element in list(types):
+        name = element.get("PartName", "").lstrip("/")
+        if _local(element.tag) == "Override" and name.lower() == part.lower():
+            types.remove(element)
+    replaced["[Content_Types].xml"] = _serialise(types, types_data)
+
+    folder, name = posixpath.split(book.workbook_part)
+    rels_part = posixpath.join(folder, "_rels", f"{name}.rels")
+    rels_data = archive.read(rels_part)
+    rels = etree.fromstring(rels_data, PARSER)
+    for element in list(rels):
+        if _local(element.tag) == "Relationship" and element.get("Type", "").endswith("/calcChain"):
+            rels.remove(element)
+    replaced[rels_part] = _serialise(rels, rels_data)
+    return replaced
+
+
+_DECLARATION = re.compile(rb"^(\xef\xbb\xbf)?\s*<\?xml[^>]*\?>\s*")
+
+
+def _serialise(root: etree._Element, original: bytes) -> bytes:
+    """The tree as UTF-8, under the XML declaration the part had."""
+    body = etree.tostring(root.getroottree(), encoding="UTF-8", xml_declaration=False)
+    match = _DECLARATION.match(original)
+    if match:
+        declaration = match.group(0)
+        encoding = re.search(rb"encoding\s*=\s*[\"']([^\"']+)", declaration)
+        if encoding is None or encoding.group(1).lower().replace(b"-", b"") == b"utf8":
+            return declaration + body
+    return _DEFAULT_DECLARATION + body
+
+
+def _write_package(src: Path, dst: Path, replaced: Mapping[str, bytes], removed: set[str]) -> None:
+    """Write the copy next to ``dst`` and move it into place only once it is complete."""
+    folder = dst.parent
+    if not folder.is_dir():
+        raise WorkbookError(f"{dst}: the folder {folder} does not exist")
+    handle, temporary = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            with zipfile.ZipFile(src) as archive, zipfile.ZipFile(stream, "w") as copy_:
+                for info in archive.infolist():
+                    if info.filename in removed:
+                        continue
+                    data = replaced.get(info.filename)
+                    if data is None:
+                        data = archive.read(info.filename)
+                    copy_.writestr(_entry(info), data)
+        mode_source = dst if dst.exists() else src
+        os.chmod(temporary, os.stat(mode_source).st_mode & 0o777)
+        try:
+            os.replace(temporary, dst)
+        except PermissionError as exc:
+            raise WorkbookError(
+                f"{dst}: cannot be replaced ({exc.strerror}); is it open in Excel?"
+            ) from exc
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _entry(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
+    """A fresh entry with the original's name, time, compression and attributes."""
+    date_time = info.date_time if info.date_time[0] >= 1980 else (1980, 1, 1, 0, 0, 0)
+    entry = zipfile.ZipInfo(info.filename, date_time)
+    entry.compress_type = info.compress_type
+    entry.comment = info.comment
+    entry.external_attr = info.external_attr
+    entry.create_system = info.create_system
+    return entry
