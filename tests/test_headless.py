@@ -1,0 +1,168 @@
+"""`xl-fastmoss refresh` on real workbook files: values copies, all or nothing."""
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import zipfile
+
+import pytest
+from click.testing import CliRunner
+from openpyxl import Workbook, load_workbook
+
+from xl_fastmoss.cli import main
+from xl_fastmoss.fake_server import FAKE_API_KEY, Fault
+from xl_fastmoss.headless import refresh_workbook
+
+DAY = "2026-04-01"
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def dashboard(tmp_path):
+    """Inputs on one sheet, FM_ formulas on two, a defined name and a spill reference."""
+    from openpyxl.workbook.defined_name import DefinedName
+
+    book = Workbook()
+    inputs = book.active
+    inputs.title = "Inputs"
+    inputs["A1"], inputs["B1"] = "Market", "US"
+    inputs["A2"], inputs["B2"] = "Category", 14
+    inputs["A3"], inputs["B3"] = "Day", DAY
+    book.defined_names["Market"] = DefinedName("Market", attr_text="Inputs!$B$1")
+    daily = book.create_sheet("Daily")
+    daily["A1"] = "Top shops"
+    daily["A3"] = '=FM_MOSTPROMOTED(Market,Inputs!$B$2,"day",Inputs!$B$3,"rows",5)'
+    daily["P3"] = "=ROWS(A3#)"
+    daily["A20"] = '=FM_MOSTPROMOTED("US",14,"day","2026-04-01","rows",250,"fields","rank,name,seller_id")'
+    other = book.create_sheet("Other")
+    other["A1"] = '=FM_MOSTPROMOTED("US",14,"day","2026-04-01","rows",5)'
+    other["P1"] = '=FM_MOSTPROMOTED("GB","","week","2026-14","headers",FALSE,"rows",3)'
+    path = tmp_path / "dashboard.xlsx"
+    book.save(path)
+    return path
+
+
+def test_every_fm_formula_becomes_its_table_as_values(dashboard, client, server, tmp_path):
+    output = tmp_path / "values.xlsx"
+    before = digest(dashboard)
+    report = refresh_workbook(dashboard, output, client)
+    assert report.ok, report.lines()
+    assert digest(dashboard) == before
+    book = load_workbook(output)
+    daily = book["Daily"]
+    assert [c.value for c in daily[3][:3]] == ["Rank", "Shop", "Seller ID"]
+    assert daily["A4"].value == 1 and daily["C4"].value == "7494006325298104216"
+    assert daily["A8"].value == 5 and daily["A9"].value is None
+    assert daily["P3"].value == "=ROWS(A3:M8)"
+    assert daily["A270"].value == 250 and daily["D21"].value is None
+    assert book["Other"]["P1"].value == 1 and book["Other"]["P3"].value == 3
+    assert not any(isinstance(c.value, str) and c.value.upper().startswith("=FM_")
+                   for sheet in book for row in sheet.iter_rows() for c in row)
+
+
+def test_each_distinct_page_is_fetched_once(dashboard, client, server, tmp_path):
+    report = refresh_workbook(dashboard, tmp_path / "values.xlsx", client)
+    # US/14/day: rows 5, 5 and 250 share pages 1-3; GB/week: one page.
+    assert report.distinct_queries == 3 and server.call_count == 4 == report.calls
+
+
+def test_formula_like_shop_names_are_written_as_text(dashboard, client, tmp_path):
+    output = tmp_path / "values.xlsx"
+    refresh_workbook(dashboard, output, client)
+    with zipfile.ZipFile(output) as package:
+        sheet_xml = package.read("xl/worksheets/sheet2.xml").decode()
+    names = [c.value for c in load_workbook(output)["Daily"]["B"][20:271]]
+    assert any(n.startswith(("=", "+", "-", "@")) for n in names)
+    assert sheet_xml.count("<f>") + sheet_xml.count("<f ") == 1  # only =ROWS(...) stays a formula
+
+
+def test_a_failed_fetch_leaves_an_existing_output_byte_for_byte(dashboard, client, server, tmp_path):
+    output = tmp_path / "values.xlsx"
+    output.write_bytes(b"yesterday's good copy")
+    server.inject(Fault.API_CODE, code=30001, times=10)
+    report = refresh_workbook(dashboard, output, client)
+    assert not report.ok
+    assert output.read_bytes() == b"yesterday's good copy"
+    assert any("code 30001" in p and "request_id" in p for p in report.problems)
+    assert report.lines()[0].endswith("left as it was:")
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_a_table_that_would_overwrite_cells_is_reported_and_nothing_written(tmp_path, client, server):
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Daily"
+    sheet["A1"] = '=FM_MOSTPROMOTED("US",14,"day","2026-04-01")'
+    sheet["C5"] = "my note"
+    book.save(tmp_path / "in.xlsx")
+    report = refresh_workbook(tmp_path / "in.xlsx", tmp_path / "out.xlsx", client)
+    assert not report.ok and not (tmp_path / "out.xlsx").exists()
+    assert report.problems[0].startswith("Daily!A1") and "C5" in report.problems[0]
+
+
+def test_nested_and_invalid_calls_are_reported_by_address_before_any_call(tmp_path, client, server):
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Daily"
+    sheet["A1"] = '=INDEX(FM_MOSTPROMOTED("US",14,"day","2026-04-01"),2,2)'
+    sheet["A5"] = '=FM_MOSTPROMOTED("XX",14,"day","2026-04-01")'
+    sheet["A9"] = '=FM_MOSTPROMOTED("US",14,"day","2026-04-01")'
+    book.save(tmp_path / "in.xlsx")
+    report = refresh_workbook(tmp_path / "in.xlsx", tmp_path / "out.xlsx", client)
+    assert len(report.problems) == 2
+    assert report.problems[0].startswith("Daily!A1") and "nested" in report.problems[0]
+    assert report.problems[1].startswith("Daily!A5: FastMoss: region: 'XX'")
+    assert server.call_count == 0
+
+
+def test_the_cli_refresh_exits_non_zero_naming_what_failed(dashboard, fake_env, tmp_path):
+    runner = CliRunner()
+    output = tmp_path / "values.xlsx"
+    ok = runner.invoke(main, ["refresh", str(dashboard), "--output", str(output)])
+    assert ok.exit_code == 0 and "4 tables as values" in ok.stdout
+    good = digest(output)
+    fake_env.inject(Fault.HTTP_STATUS, status=403, times=5)
+    failed = runner.invoke(main, ["refresh", str(dashboard), "--output", str(output)])
+    assert failed.exit_code == 1 and "HTTP 403" in failed.stderr and "left as it was" in failed.stderr
+    assert digest(output) == good
+
+
+def test_two_refreshes_of_one_output_at_once_are_refused_clearly(dashboard, client, tmp_path):
+    from xl_fastmoss.headless import RefreshBusy, _output_lock
+
+    output = tmp_path / "values.xlsx"
+    with _output_lock(output):
+        with pytest.raises(RefreshBusy, match="another refresh is writing .*values.xlsx right now"):
+            refresh_workbook(dashboard, output, client)
+    assert refresh_workbook(dashboard, output, client).ok
+
+
+def test_a_kill_during_the_write_leaves_the_old_output_intact(dashboard, fake_env, tmp_path):
+    """A real SIGKILL while the copy is being written: the old file stays whole."""
+    output = tmp_path / "values.xlsx"
+    output.write_bytes(b"old copy")
+    script = textwrap.dedent(f"""
+        import time, zipfile, sys
+        real = zipfile.ZipFile.writestr
+        def slow(self, *a, **k):
+            real(self, *a, **k)
+            print("writing", flush=True)
+            time.sleep(30)
+        zipfile.ZipFile.writestr = slow
+        from xl_fastmoss.cli import main
+        main(["refresh", {str(dashboard)!r}, "--output", {str(output)!r}])
+    """)
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, env=os.environ.copy())
+    try:
+        assert process.stdout.readline().strip() == b"writing"
+        process.send_signal(signal.SIGKILL)
+    finally:
+        process.wait(timeout=10)
+    assert output.read_bytes() == b"old copy"

@@ -1,0 +1,115 @@
+"""``xl-fastmoss refresh``: a values copy of a workbook, made without Excel.
+
+Every FM_ formula is replaced by its table as plain values, so a colleague without the add-in
+sees the data. It is all or nothing: when a formula cannot be read, a fetch fails or a table
+would overwrite filled cells, nothing is written and each failure is named by cell address.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import filelock
+
+from .client import FastMossClient, ProgressCallback
+from .errors import FastMossError
+from .refresh_plan import FormulaCell, failures, fetch_plan, plan_refresh
+from .workbook import WorkbookFile, find_fm_cells, write_values_copy
+
+
+class RefreshBusy(FastMossError):
+    """Another refresh is writing the same output right now."""
+
+
+@dataclass
+class RefreshReport:
+    source: Path
+    output: Path
+    written: list[tuple[str, str, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    distinct_queries: int = 0
+    calls: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def lines(self) -> list[str]:
+        if self.ok:
+            head = (f"wrote {self.output}: {len(self.written)} tables as values "
+                    f"({self.distinct_queries} distinct queries, {self.calls} API calls)")
+            return [head] + [f"  {sheet}!{range_}" for sheet, _, range_ in self.written] + \
+                [f"warning: {w}" for w in self.warnings]
+        kept = "left as it was" if self.output.exists() else "not written"
+        return ([f"refresh of {self.source.name} failed; {self.output} {kept}:"] +
+                [f"  {p}" for p in self.problems])
+
+
+def refresh_workbook(source: Path, output: Path, client: FastMossClient, *, refresh: bool = True,
+                     progress: ProgressCallback | None = None) -> RefreshReport:
+    """Write ``output``, a copy of ``source`` with each FM_ table as values.
+
+    ``refresh`` asks the API afresh (the default, as a morning refresh should); False serves
+    fresh cached answers. ``source`` is never changed; ``output`` appears only when every table
+    was written, replacing any earlier file in one step.
+    """
+    source, output = Path(source), Path(output)
+    report = RefreshReport(source, output)
+    if output.suffix.lower() != source.suffix.lower():
+        report.problems.append(f"{output.name}: keep the extension of {source.name} ({source.suffix})")
+        return report
+    with _output_lock(output):
+        book = WorkbookFile.open(source)
+        cells = [FormulaCell(c.sheet, c.cell, c.function, c.args, c.problem) for c in find_fm_cells(book)]
+        plan = plan_refresh(cells)
+        report.distinct_queries = len(plan.requests)
+        if plan.problems:  # found before any call is paid for
+            report.problems = plan.problems
+            return report
+        calls_before = client.stats.api_calls
+        outcomes = fetch_plan(plan, client, refresh=refresh, progress=progress)
+        report.calls = client.stats.api_calls - calls_before
+        report.problems = failures(outcomes)
+        if report.problems:
+            return report
+        tables = {(o.table.sheet, o.table.cell): o.rows for o in outcomes}
+        _write_all_or_nothing(source, output, tables, report)
+    return report
+
+
+def _write_all_or_nothing(source: Path, output: Path, tables: dict, report: RefreshReport) -> None:
+    handle, staging = tempfile.mkstemp(dir=output.parent, prefix=f".{output.stem}.", suffix=output.suffix)
+    os.close(handle)
+    staging = Path(staging)
+    try:
+        written = write_values_copy(source, staging, tables)
+        if written.conflicts:
+            report.problems = written.conflicts
+            return
+        os.replace(staging, output)
+        report.written, report.warnings = written.written, written.warnings
+    finally:
+        staging.unlink(missing_ok=True)
+
+
+def _output_lock(output: Path) -> filelock.FileLock:
+    """A lock per output file, kept in the temp folder so nothing litters the user's folder."""
+    digest = hashlib.sha256(str(output.resolve()).encode()).hexdigest()[:16]
+    lock = filelock.FileLock(Path(tempfile.gettempdir()) / f"xl-fastmoss-refresh-{digest}.lock", timeout=0)
+
+    class _Guard:
+        def __enter__(self):
+            try:
+                lock.acquire()
+            except filelock.Timeout:
+                raise RefreshBusy(f"another refresh is writing {output} right now; try again when it ends") from None
+
+        def __exit__(self, *exc):
+            lock.release()
+
+    return _Guard()
