@@ -92,6 +92,8 @@ def _stamp(book, tables: int, problems: list[str]) -> None:
     except Exception:
         pass  # the workbook has no stamp cell
     names = [s.name for s in book.sheets]
+    if not problems and REPORT_SHEET not in names:
+        return
     report = book.sheets[REPORT_SHEET] if REPORT_SHEET in names else book.sheets.add(REPORT_SHEET, after=book.sheets[-1])
     report.clear_contents()
     report.range("A1").value = [[text]] + [[p] for p in problems]
