@@ -36,6 +36,8 @@ def dashboard(tmp_path):
     inputs["A2"], inputs["B2"] = "Category", 14
     inputs["A3"], inputs["B3"] = "Day", DAY
     book.defined_names["Market"] = DefinedName("Market", attr_text="Inputs!$B$1")
+    inputs["A5"], inputs["B5"] = "Last refresh", "never"
+    book.defined_names["FM_LastRefresh"] = DefinedName("FM_LastRefresh", attr_text="Inputs!$B$5")
     daily = book.create_sheet("Daily")
     daily["A1"] = "Top shops"
     daily["A3"] = '=FM_MOSTPROMOTED(Market,Inputs!$B$2,"day",Inputs!$B$3,"rows",5)'
@@ -62,6 +64,7 @@ def test_every_fm_formula_becomes_its_table_as_values(dashboard, client, server,
     assert daily["A8"].value == 5 and daily["A9"].value is None
     assert daily["P3"].value == "=ROWS(A3:M8)"
     assert daily["A270"].value == 250 and daily["D21"].value is None
+    assert book["Inputs"]["B5"].value.startswith("Values as of ") and "UTC (xl-fastmoss refresh)" in book["Inputs"]["B5"].value
     assert book["Other"]["P1"].value == 1 and book["Other"]["P3"].value == 3
     assert not any(isinstance(c.value, str) and c.value.upper().startswith("=FM_")
                    for sheet in book for row in sheet.iter_rows() for c in row)

@@ -215,15 +215,19 @@ class FastMossClient:
         key = (query.endpoint.path, json.dumps(body, sort_keys=True), refresh)
         with self._in_flight_lock:
             future = self._in_flight.get(key)
-            if future is None:
+            started = future is None
+            if started:
                 future = self._pool.submit(self._fetch_page, query.endpoint.path, body, refresh)
                 self._in_flight[key] = future
-                future.add_done_callback(lambda _f: self._forget(key))
+        if started:
+            # Outside the lock: a future already done runs the callback at once, in this thread.
+            future.add_done_callback(lambda _f: self._forget(key, _f))
         return future
 
-    def _forget(self, key: tuple) -> None:
+    def _forget(self, key: tuple, future: Future) -> None:
         with self._in_flight_lock:
-            self._in_flight.pop(key, None)
+            if self._in_flight.get(key) is future:
+                del self._in_flight[key]
 
     def _fetch_page(self, path: str, body: dict, refresh: bool) -> PageAnswer:
         answer = self.transport.post(path, body, refresh=refresh)

@@ -7,6 +7,7 @@ would overwrite filled cells, nothing is written and each failure is named by ce
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import tempfile
@@ -17,7 +18,8 @@ import filelock
 
 from .client import FastMossClient, ProgressCallback
 from .errors import FastMossError
-from .refresh_plan import FormulaCell, failures, fetch_plan, plan_refresh
+from .formulas import CellRef, parse_argument
+from .refresh_plan import STAMP_NAME, FormulaCell, failures, fetch_plan, plan_refresh
 from .workbook import WorkbookFile, find_fm_cells, write_values_copy
 
 
@@ -78,8 +80,21 @@ def refresh_workbook(source: Path, output: Path, client: FastMossClient, *, refr
         if report.problems:
             return report
         tables = {(o.table.sheet, o.table.cell): o.rows for o in outcomes}
-        _write_all_or_nothing(source, output, tables, report)
+        stamp = _stamp(book)
+        _write_all_or_nothing(source, output, tables | stamp, report)
+        report.written = [w for w in report.written if (w[0], w[1]) not in stamp]
     return report
+
+
+def _stamp(book: WorkbookFile) -> dict:
+    """The cell named FM_LastRefresh (as the Excel macro stamps it), saying when the values were fetched."""
+    name = book.defined_name(STAMP_NAME)
+    target = parse_argument(name.text) if name else None
+    if not isinstance(target, CellRef) or not target.sheet or ":" in target.ref:
+        return {}
+    when = dt.datetime.now(dt.timezone.utc)
+    return {(target.sheet, target.ref.replace("$", "")):
+            [[f"Values as of {when:%Y-%m-%d %H:%M} UTC (xl-fastmoss refresh)"]]}
 
 
 def _write_all_or_nothing(source: Path, output: Path, tables: dict, report: RefreshReport) -> None:

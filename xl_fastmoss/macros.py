@@ -11,9 +11,8 @@ import datetime as dt
 
 from .client import default_client
 from .formulas import CellRef, Literal, Missing, NameRef, parse_formula
-from .refresh_plan import FormulaCell, failures, fetch_plan, plan_refresh
+from .refresh_plan import STAMP_NAME, FormulaCell, failures, fetch_plan, plan_refresh
 
-STAMP_NAME = "FM_LastRefresh"
 REPORT_SHEET = "FastMoss refresh"
 
 

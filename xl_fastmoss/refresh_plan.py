@@ -15,6 +15,9 @@ from .fm_calls import TableCall, read_call
 from .parse import RankingResult
 from .table import error_text, to_rows
 
+#: The defined name of the cell both refreshes stamp with when they ran.
+STAMP_NAME = "FM_LastRefresh"
+
 
 @dataclass(frozen=True)
 class FormulaCell:
