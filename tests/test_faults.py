@@ -152,3 +152,42 @@ def test_no_error_text_contains_the_key(client, server):
             ask(client, region="IT")
         server.clear_faults()
         assert FAKE_API_KEY not in str(caught.value) and FAKE_API_KEY not in repr(caught.value.__dict__)
+
+
+@pytest.mark.parametrize("fault, params, message", [
+    (Fault.HTTP_STATUS, {"status": 401}, "FastMoss refused the API key (HTTP 401)"),
+    (Fault.HTTP_STATUS, {"status": 429}, "FastMoss is throttling calls (HTTP 429)"),
+    (Fault.HTTP_STATUS, {"status": 502}, "FastMoss server error (HTTP 502)"),
+    (Fault.API_CODE, {"code": 10001}, "FastMoss refused a parameter (code 10001)"),
+    (Fault.API_CODE, {"code": 30003}, "FastMoss access frequency limit exceeded (code 30003)"),
+    (Fault.NOT_JSON, {}, "FastMoss answered HTTP 200 with a body that is not JSON"),
+    (Fault.MISSING_LIST, {}, "FastMoss answered code 0 without a `data.list` array"),
+])
+def test_the_same_message_reaches_a_cell_and_the_command_line(fake_env, monkeypatch, fault, params, message):
+    from click.testing import CliRunner
+
+    import xl_fastmoss.udfs as udfs
+    from xl_fastmoss.cli import main
+
+    monkeypatch.setenv("FASTMOSS_MAX_RETRIES", "0")
+    fake_env.inject(fault, times=2, **params)
+    [[cell]] = udfs.FM_MOSTPROMOTED("US", 14, "day", DAY)
+    result = CliRunner().invoke(main, ["most-promoted", "US", "14", "day", DAY])
+    assert cell.startswith("FastMoss: " + message)
+    [line] = result.stderr.strip().splitlines()
+    assert result.exit_code == 1 and message in line and line.split(":")[0].isidentifier()
+
+
+def test_retries_stop_at_the_overall_deadline(server, fake_env):
+    from xl_fastmoss import Settings
+
+    settings = Settings.load(retry_deadline=0.6, retry_backoff=0.25, max_retries=10)
+    server.inject(Fault.HTTP_STATUS, status=503, times=50)
+    with FastMossClient(settings) as client, pytest.raises(errors.ServerError):
+        ask(client)
+    assert 2 <= server.call_count < 11  # the deadline, not the retry count, ended it
+
+
+def test_a_429_without_retry_after_backs_off_and_succeeds(client, server):
+    server.inject(Fault.HTTP_STATUS, status=429, times=1)
+    assert len(ask(client).frame) == 10 and server.call_count == 2
