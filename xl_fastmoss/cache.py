@@ -9,6 +9,7 @@ copy, so a failed refresh can still fall back to the last good page.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from pathlib import Path
@@ -16,6 +17,8 @@ from pathlib import Path
 import requests
 import requests_cache
 from requests_cache.models import CachedResponse
+
+from .errors import ConfigurationError
 
 CACHE_FILE_NAME = "responses.sqlite"
 
@@ -36,6 +39,9 @@ def is_cacheable(response: requests.Response) -> bool:
 
 class ResponseCache:
     """Pages by request, with a time-to-live; expired pages stay readable as stale copies."""
+
+    #: Whether other machines share this cache (and so its page locks mean something).
+    shared = False
 
     def __init__(self, backend: requests_cache.BaseCache, ttl: float):
         self.backend = backend
@@ -67,5 +73,25 @@ class ResponseCache:
         self.backend.save_response(response, key, expires)
         return True
 
+    def lock(self, key: str):
+        """No lock across processes for a local file: in-process requests are already merged."""
+        return contextlib.nullcontext()
+
+    def describe(self) -> str:
+        path = getattr(self.backend, "db_path", None)
+        return str(path) if path and str(path) != ":memory:" else "memory"
+
     def close(self) -> None:
         self.backend.close()
+
+
+def open_cache(cache_dir: Path | None, ttl: float, cache_url: str | None = None):
+    """The cache the settings ask for: the local file, or Redis in front of it."""
+    local = ResponseCache.open(cache_dir, ttl)
+    if not cache_url:
+        return local
+    if not cache_url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigurationError(f"FASTMOSS_CACHE_URL {cache_url!r} is not a redis:// URL")
+    from .team_cache import TeamCache
+
+    return TeamCache(cache_url, local, ttl)

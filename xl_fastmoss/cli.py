@@ -122,7 +122,8 @@ class _progress_bar:
 @click.option("--cache-dir", default=None, help="Store another cache folder.")
 @click.option("--cache-ttl", default=None, help="Store how many seconds a cached answer is fresh.")
 @click.option("--max-concurrency", default=None, help="Store how many calls may be in flight at once.")
-def config(set_key, forget_key, base_url, cache_dir, cache_ttl, max_concurrency):
+@click.option("--cache-url", default=None, help="Store a team cache, redis://host:6379/0 ('' to remove).")
+def config(set_key, forget_key, base_url, cache_dir, cache_ttl, max_concurrency, cache_url):
     """Show or change the settings; the key is never shown."""
     if set_key:
         key = click.prompt("FastMoss API key", hide_input=True).strip()
@@ -131,14 +132,17 @@ def config(set_key, forget_key, base_url, cache_dir, cache_ttl, max_concurrency)
         forget_api_key()
         click.echo("stored key removed")
     changes = {"base_url": base_url, "cache_dir": cache_dir, "cache_ttl": cache_ttl,
-               "max_concurrency": max_concurrency}
+               "max_concurrency": max_concurrency, "cache_url": cache_url}
     if any(v is not None for v in changes.values()):
-        write_config({k: v for k, v in changes.items() if v is not None})
+        write_config({k: (v or None) for k, v in changes.items() if v is not None})
     settings = Settings.load()
     click.echo(f"config file: {config_file()}")
     click.echo(f"API key: {'configured' if settings.api_key else 'not set (xl-fastmoss config --set-key)'}")
     for name in ("base_url", "cache_dir", "cache_ttl", "max_concurrency", "read_timeout", "max_retries"):
         click.echo(f"{name}: {getattr(settings, name)}")
+    if settings.cache_url:
+        from .team_cache import redact_url
+        click.echo(f"cache_url: {redact_url(settings.cache_url)}")
 
 
 @main.command("fake-server")

@@ -20,7 +20,7 @@ import pandas as pd
 
 import requests
 
-from .cache import ResponseCache
+from .cache import open_cache
 from .endpoints import ENDPOINTS, PAGE_SIZE, Endpoint
 from .errors import FastMossError
 from .parse import RankingResult, rows_to_frame
@@ -71,7 +71,7 @@ class FastMossClient:
     def __init__(self, settings: Settings | None = None, *, session=None, **overrides):
         self.settings = settings.with_(**overrides) if settings else Settings.load(**overrides)
         self.session = session or requests.Session()
-        self.cache = ResponseCache.open(self.settings.cache_dir, self.settings.cache_ttl)
+        self.cache = open_cache(self.settings.cache_dir, self.settings.cache_ttl, self.settings.cache_url)
         self.limiter = AdaptiveLimiter(self.settings.max_concurrency)
         self.stats = ClientStats()
         self.transport = Transport(self.settings, self.session, self.cache, self.limiter,

@@ -99,6 +99,7 @@ def status_table() -> list[list]:
         ["Tables from memory", stats.tables_from_memory],
         ["Oldest data shown (UTC)", _when(session_log.oldest_shown)],
         ["Newest data shown (UTC)", _when(session_log.newest_shown)],
+        ["Cache", client.cache.describe()],
         ["Stale tables", len(session_log.stale)],
         ["Failed calls of FM_ functions", session_log.errors],
     ]

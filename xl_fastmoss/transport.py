@@ -59,13 +59,21 @@ class Transport:
         cached = self.cache.get(key)
         if cached is not None and not refresh and self.cache.is_fresh(cached):
             return PageAnswer(_page_of(cached), True, _created_at(cached))
-        try:
-            response = self._fetch(url, body)
-        except errors.FastMossError as error:
-            if cached is None:
-                raise
-            return PageAnswer(_page_of(cached), True, _created_at(cached), stale_reason=error.message)
-        self.cache.store(key, response)
+        asked_at = dt.datetime.now(dt.timezone.utc)
+        with self.cache.lock(key):
+            if self.cache.shared:  # another machine may have fetched it while we waited
+                latest = self.cache.get(key)
+                if latest is not None and (_created_at(latest) >= asked_at or
+                                           (not refresh and self.cache.is_fresh(latest))):
+                    return PageAnswer(_page_of(latest), True, _created_at(latest))
+                cached = latest or cached
+            try:
+                response = self._fetch(url, body)
+            except errors.FastMossError as error:
+                if cached is None:
+                    raise
+                return PageAnswer(_page_of(cached), True, _created_at(cached), stale_reason=error.message)
+            self.cache.store(key, response)
         return PageAnswer(_page_of(response), False, dt.datetime.now(dt.timezone.utc))
 
     def _fetch(self, url: str, body: dict) -> requests.Response:

@@ -1,0 +1,167 @@
+"""The team cache on a real redis-server: one call for a whole team, and no harm when Redis is gone."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from xl_fastmoss import FastMossClient, Settings
+from xl_fastmoss.fake_server import FakeFastMoss
+
+DAY = "2026-04-01"
+SECRET = "FMKEY-team-3b9f1c-do-not-leak"
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class RedisServer:
+    def __init__(self, folder):
+        self.folder, self.port, self.process = folder, free_port(), None
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self):
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        import redis
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                redis.Redis(port=self.port).ping()
+                return self
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    if not shutil.which("redis-server"):
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is missing; .ci/run installs it")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    server = RedisServer(tmp_path).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def team(redis_server, monkeypatch):
+    with FakeFastMoss(api_key=SECRET) as api:
+        monkeypatch.setenv("FASTMOSS_BASE_URL", api.base_url)
+        monkeypatch.setenv("FASTMOSS_API_KEY", SECRET)
+        monkeypatch.setenv("FASTMOSS_CACHE_URL", redis_server.url)
+        yield api, redis_server
+
+
+def machine(tmp_path, name, **overrides):
+    """A client as on another analyst's machine: its own local cache folder, the team's Redis."""
+    return FastMossClient(Settings.load(cache_dir=tmp_path / name, retry_backoff=0.01, **overrides))
+
+
+def test_a_page_fetched_on_one_machine_costs_nothing_on_another(team, tmp_path):
+    api, _ = team
+    with machine(tmp_path, "alice") as alice, machine(tmp_path, "bob") as bob:
+        alice.most_promoted("US", 14, "day", DAY, rows=200)
+        shared = bob.most_promoted("US", 14, "day", DAY, rows=200)
+    assert api.call_count == 2 and shared.from_cache and len(shared.frame) == 200
+
+
+ASK = textwrap.dedent("""
+    import sys
+    from pathlib import Path
+    from xl_fastmoss import FastMossClient, Settings
+    client = FastMossClient(Settings.load(cache_dir=Path(sys.argv[1])))
+    print("ready", flush=True)
+    sys.stdin.readline()
+    result = client.most_promoted("GB", 14, "day", "2026-04-01", rows=150, refresh=sys.argv[2] == "refresh")
+    print(len(result.frame), result.from_cache, flush=True)
+""")
+
+
+@pytest.mark.parametrize("mode", ["cached", "refresh"])
+def test_two_processes_asking_together_make_one_call_between_them(team, tmp_path, mode):
+    api, _ = team
+    api.latency = 0.5  # both are surely in flight at once
+    processes = [subprocess.Popen([sys.executable, "-c", ASK, str(tmp_path / f"machine{i}"), mode],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+                 for i in range(2)]
+    for process in processes:
+        assert process.stdout.readline().strip() == "ready"
+    for process in processes:
+        process.stdin.write("go\n")
+        process.stdin.flush()
+    answers = sorted(process.stdout.readline().split() for process in processes)
+    for process in processes:
+        process.wait(timeout=30)
+    assert api.call_count == 2  # the two pages of one ask
+    assert answers == [["150", "False"], ["150", "True"]]
+
+
+def test_a_stopped_redis_degrades_to_the_local_cache_with_a_warning(team, tmp_path, caplog):
+    api, redis_server = team
+    with machine(tmp_path, "alice") as alice:
+        alice.most_promoted("US", 14, "day", DAY)
+        redis_server.stop()
+        again = alice.most_promoted("US", 14, "day", DAY, refresh=False)
+        other = alice.most_promoted("DE", 14, "day", DAY)
+        assert len(again.frame) == 10 and len(other.frame) == 10
+        assert "unreachable" in alice.cache.describe()
+    assert api.call_count == 2
+    assert any("team cache" in r.message and "unreachable" in r.message for r in caplog.records)
+    with machine(tmp_path, "alice") as later:  # a new session on the same machine: the local copy
+        assert later.most_promoted("DE", 14, "day", DAY).from_cache
+    assert api.call_count == 2
+
+
+def test_an_unreachable_redis_never_breaks_a_formula(monkeypatch, fake_env):
+    monkeypatch.setenv("FASTMOSS_CACHE_URL", f"redis://127.0.0.1:{free_port()}/0")
+    import xl_fastmoss.udfs as udfs
+
+    table = udfs.FM_MOSTPROMOTED("US", 14, "day", DAY)
+    assert len(table) == 11
+    status = {row[0]: row[1] for row in udfs.FM_STATUS()}
+    assert "unreachable" in status["Cache"] and "using the local cache" in status["Cache"]
+
+
+def test_nothing_secret_is_stored_in_redis(team, tmp_path):
+    import redis
+
+    api, redis_server = team
+    with machine(tmp_path, "alice") as alice:
+        alice.most_promoted("US", 14, "day", DAY, rows=300)
+        alice.top_selling("GB", 14, "week", "2026-14")
+    connection = redis.Redis(port=redis_server.port)
+    keys = connection.keys("*")
+    assert keys
+    for key in keys:
+        assert SECRET.encode() not in key
+        kind = connection.type(key)
+        values = (connection.hgetall(key).items() if kind == b"hash" else [(b"", connection.dump(key) or b"")])
+        for field, value in values:
+            assert SECRET.encode() not in field and SECRET.encode() not in value
+
+
+def test_a_password_in_the_cache_url_is_never_shown():
+    from xl_fastmoss.team_cache import redact_url
+
+    assert redact_url("redis://:hunter2@cache.example:6379/0") == "redis://:***@cache.example:6379/0"
+    assert redact_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
