@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from xl_fastmoss.cli import main
-from xl_fastmoss.fake_server import FAKE_API_KEY, Fault
+from xl_fastmoss.fake_server import Fault
 
 DAY = "2026-04-01"
 

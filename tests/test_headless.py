@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 import zipfile
 
 import pytest
@@ -14,7 +13,7 @@ from click.testing import CliRunner
 from openpyxl import Workbook, load_workbook
 
 from xl_fastmoss.cli import main
-from xl_fastmoss.fake_server import FAKE_API_KEY, Fault
+from xl_fastmoss.fake_server import Fault
 from xl_fastmoss.headless import refresh_workbook
 
 DAY = "2026-04-01"

@@ -1,10 +1,8 @@
 import copy
-import datetime as dt
 import json
 import math
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from xl_fastmoss.endpoints import MOST_PROMOTED, TOP_SELLING

@@ -1,5 +1,4 @@
 import datetime as dt
-import os
 import zipfile
 
 import openpyxl
@@ -18,25 +17,9 @@ from xl_fastmoss.workbook import (
 )
 from xl_fastmoss.workbook.reader import decode_xstring, is_date_format, serial_to_datetime
 
+from package_helpers import rewrite_zip
+
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-
-
-def rewrite_zip(path, changes):
-    """Replace (bytes or a function of the old bytes), delete (None) or add parts of a zip."""
-    with zipfile.ZipFile(path) as archive:
-        items = [(info, archive.read(info.filename)) for info in archive.infolist()]
-    temporary = path.with_name(path.name + ".part")
-    with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as archive:
-        for info, data in items:
-            change = changes.get(info.filename, data)
-            if change is None:
-                continue
-            archive.writestr(info, change(data) if callable(change) else change)
-        names = {info.filename for info, _ in items}
-        for name, change in changes.items():
-            if name not in names and change is not None:
-                archive.writestr(name, change)
-    os.replace(temporary, path)
 
 
 def set_saved_value(path, part, cell, value, kind=None):
