@@ -176,3 +176,15 @@ def test_the_generated_vba_wrappers_are_what_excel_imports(real_xlwings_decorato
     assert "Application.Volatile" not in vba.split("Function FM_MOSTPROMOTED(")[1].split("End Function")[0]
     assert 'Py.CallUDF("xl_fastmoss.udfs", "FM_MOSTPROMOTED"' in vba
     assert "ThisWorkbook" in vba
+
+
+def test_importing_the_udf_module_loads_nothing_heavy_it_does_not_need_yet():
+    """Excel waits for this import on the first call of a session; caches and workbooks load later."""
+    import subprocess
+    import sys
+
+    code = ("import sys, xl_fastmoss.udfs; "
+            "print(sorted(m for m in ('requests_cache', 'redis', 'openpyxl', 'lxml', 'xl_fastmoss.fake_server') "
+            "if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert loaded == "[]"

@@ -14,11 +14,15 @@ import datetime as dt
 import json
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import requests
-import requests_cache
-from requests_cache.models import CachedResponse
 
 from .errors import ConfigurationError
+
+if TYPE_CHECKING:  # requests-cache imports every backend it finds (~0.1 s): only when a cache opens
+    import requests_cache
+    from requests_cache.models import CachedResponse
 
 CACHE_FILE_NAME = "responses.sqlite"
 
@@ -50,6 +54,8 @@ class ResponseCache:
     @classmethod
     def open(cls, cache_dir: Path | None, ttl: float) -> ResponseCache:
         """A SQLite file in ``cache_dir`` (WAL mode, safe for many processes); memory when None."""
+        import requests_cache
+
         if cache_dir is None:
             return cls(requests_cache.SQLiteCache(use_memory=True), ttl)
         cache_dir.mkdir(parents=True, exist_ok=True)
