@@ -62,3 +62,22 @@ def test_never_more_calls_in_flight_than_the_limit():
     for t in threads:
         t.join()
     assert peak[0] == 3
+
+
+def test_slots_go_out_in_the_order_they_were_asked_for():
+    import time
+
+    limiter = AdaptiveLimiter(1)
+    order, threads = [], []
+    limiter.acquire()
+    for n in range(6):
+        thread = threading.Thread(target=lambda n=n: (limiter.acquire(), order.append(n), limiter.release()))
+        thread.start()
+        threads.append(thread)
+        deadline = time.monotonic() + 5
+        while limiter._tickets < n + 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+    limiter.release()
+    for thread in threads:
+        thread.join(5)
+    assert order == list(range(6))

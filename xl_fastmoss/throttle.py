@@ -22,6 +22,9 @@ class AdaptiveLimiter:
         self._limit = float(maximum)
         self._in_flight = 0
         self._paused_until = 0.0
+        # First come, first served: a query's later pages do not overtake other queries' first pages.
+        self._tickets = 0
+        self._serving = 0
         self._clock = clock
         self._sleep = sleep
         self._condition = threading.Condition()
@@ -44,15 +47,21 @@ class AdaptiveLimiter:
             self.release()
 
     def acquire(self) -> None:
+        """Wait for a slot; slots go out in the order they were asked for."""
+        with self._condition:
+            ticket = self._tickets
+            self._tickets += 1
         while True:
             with self._condition:
-                while self._in_flight >= self.limit:
+                while ticket != self._serving or self._in_flight >= self.limit:
                     self._condition.wait()
                 wait = self._paused_until - self._clock()
                 if wait <= 0:
                     self._in_flight += 1
+                    self._serving += 1
+                    self._condition.notify_all()
                     return
-            self._sleep(wait)
+            self._sleep(wait)  # first in line sleeps out the pause; the others wait their turn
 
     def release(self) -> None:
         with self._condition:

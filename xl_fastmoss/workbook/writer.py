@@ -507,6 +507,10 @@ class _SheetEditor:
         style = self._inherited_style(row, column)
         if style:
             c.set("s", style)
+        self.cells[position] = c
+        previous = c.getprevious()
+        if previous is None or (_local(previous.tag) == "c" and split_cell(previous.get("r"))[1] < column):
+            return c  # the usual left-to-right fill: already in place, no scan of the row
         index = len(row) - 1
         for i, child in enumerate(row):
             name = _local(child.tag)
