@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -23,6 +24,8 @@ from .errors import ConfigurationError
 if TYPE_CHECKING:  # requests-cache imports every backend it finds (~0.1 s): only when a cache opens
     import requests_cache
     from requests_cache.models import CachedResponse
+
+log = logging.getLogger(__name__)
 
 CACHE_FILE_NAME = "responses.sqlite"
 
@@ -98,6 +101,10 @@ def open_cache(cache_dir: Path | None, ttl: float, cache_url: str | None = None)
         return local
     if not cache_url.startswith(("redis://", "rediss://", "unix://")):
         raise ConfigurationError(f"FASTMOSS_CACHE_URL {cache_url!r} is not a redis:// URL")
-    from .team_cache import TeamCache
-
+    try:
+        from .team_cache import TeamCache
+    except ImportError:  # the team extra is not installed: the local cache still serves
+        log.warning("FASTMOSS_CACHE_URL is set but the redis package is missing "
+                    "(pip install \"xl-fastmoss[team]\"); using the local cache")
+        return local
     return TeamCache(cache_url, local, ttl)
