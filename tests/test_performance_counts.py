@@ -1,0 +1,271 @@
+"""Exact call counts and deduplication: what benchmarks/run.py times, asserted without a clock.
+
+No test here asserts a duration; the figures are in BENCHMARKS.md. Where calls must overlap, the
+fake server is given a latency; the counts asserted do not depend on it.
+"""
+
+import collections
+import json
+import math
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from concurrent.futures import Executor, Future
+from pathlib import Path
+
+import pytest
+import requests
+
+from xl_fastmoss import FastMossClient, Settings, TableRequest
+from xl_fastmoss.fake_server import Fault
+from xl_fastmoss.query import RankingQuery
+from xl_fastmoss.refresh_plan import FormulaCell, failures, fetch_plan, plan_refresh
+from xl_fastmoss.settings import DEFAULT_MAX_CONCURRENCY, write_config
+from xl_fastmoss.sheet_functions import ranking_table
+
+DAY, WEEK, MONTH = "2026-04-01", "2026-14", "2026-03"
+REPO = Path(__file__).resolve().parent.parent
+
+
+class CountingSession(requests.Session):
+    """Counts the HTTP calls in flight through it: what the server sees at once, at most."""
+
+    def __init__(self):
+        super().__init__()
+        self._lock = threading.Lock()
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    def post(self, *args, **kwargs):
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return super().post(*args, **kwargs)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+
+def all_at_once(count, action):
+    """Run ``action`` from ``count`` threads released together; their results in order."""
+    barrier, results = threading.Barrier(count), [None] * count
+
+    def run(i):
+        barrier.wait()
+        results[i] = action()
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert not any(t.is_alive() for t in threads), "a caller never returned"
+    return results
+
+
+def pages_asked(server):
+    return collections.Counter((c.path, json.dumps(c.body, sort_keys=True)) for c in server.calls)
+
+
+# -- one ranking ---------------------------------------------------------------------------------
+
+
+def test_500_rows_cost_exactly_5_calls_of_100_rows_and_no_page_past_500(client, server):
+    server.latency = 0.02
+    result = client.most_promoted("US", 14, "day", DAY, rows=500)
+    assert len(result.frame) == 500
+    assert server.call_count == 5
+    assert sorted(c.page for c in server.calls) == [1, 2, 3, 4, 5]
+    assert all(c.pagesize == 100 and c.page * c.pagesize <= 500 for c in server.calls)
+
+
+@pytest.mark.parametrize("category_id, shop_type, cross_border, total, calls", [
+    (28, None, None, 37, 1),   # Pre-Owned: the first page says there is no second
+    (14, 1, 1, 180, 2),        # cross-border brand shops: 2 pages, not 5
+])
+def test_a_short_ranking_asked_for_500_rows_costs_only_its_pages(client, server, category_id, shop_type,
+                                                                  cross_border, total, calls):
+    server.latency = 0.02
+    result = client.most_promoted("US", category_id, "day", DAY, shop_type=shop_type,
+                                  cross_border=cross_border, rows=500)
+    assert len(result.frame) == total
+    assert server.call_count == calls
+    assert sorted(c.page for c in server.calls) == list(range(1, calls + 1))
+
+
+# -- identical asks at once ----------------------------------------------------------------------
+
+
+def test_16_identical_fm_calls_at_once_cost_the_pages_of_one(fake_env):
+    fake_env.latency = 0.2  # every caller arrives while the first pages are still in flight
+    shown = all_at_once(16, lambda: ranking_table("FM_MOSTPROMOTED", "US", 14, "day", DAY, "rows", 250))
+    assert fake_env.call_count == 3
+    assert set(pages_asked(fake_env).values()) == {1}
+    assert all(len(table) == 251 for table in shown), [table[:1] for table in shown]
+    assert all(table == shown[0] for table in shown)
+
+
+def test_identical_asks_in_flight_share_their_calls_without_any_cache(fake_env):
+    fake_env.latency = 0.2
+    request = TableRequest(RankingQuery.build("top_selling", "GB", 3, "day", DAY), 250)
+    with FastMossClient(Settings.load(cache_ttl=0)) as client:  # nothing kept: only sharing helps
+        results = all_at_once(16, lambda: client.fetch(request))
+    assert fake_env.call_count == 3
+    assert all(len(r.frame) == 250 for r in results)
+
+
+class AnswerAtOnce(Executor):
+    """Runs each page in the submitting thread, so its future is done before ``submit`` returns:
+    what happens when a page comes from the disk cache before the submitter looks again."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except Exception as error:  # noqa: BLE001 -- the future carries it, as a pool's would
+            future.set_exception(error)
+        return future
+
+
+def test_a_page_answered_before_its_callback_is_attached_does_not_hang(fake_env):
+    # A page from the disk cache can be done before the thread that asked for it looks again;
+    # the single-flight bookkeeping once deadlocked on its own lock then.
+    with FastMossClient(Settings.load()) as client:
+        client._pool.shutdown()
+        client._pool = AnswerAtOnce()
+        asker = threading.Thread(target=client.most_promoted, args=("US", 14, "day", DAY), daemon=True)
+        asker.start()
+        asker.join(2)
+        assert not asker.is_alive(), "the fetch deadlocked"
+
+
+# -- a workbook refresh --------------------------------------------------------------------------
+
+DASHBOARD = [  # (function, region, category, date type, value, options of the full table)
+    ("FM_MOSTPROMOTED", "US", 14, "day", DAY, ("rows", 250)),
+    ("FM_MOSTPROMOTED", "GB", 14, "day", DAY, ("rows", 100)),
+    ("FM_MOSTPROMOTED", "US", 14, "week", WEEK, ("rows", 250)),
+    ("FM_MOSTPROMOTED", "DE", 3, "month", MONTH, ("rows", 100)),
+    ("FM_TOPSELLING", "US", 14, "day", DAY, ("rows", 250)),
+    ("FM_TOPSELLING", "US", 14, "day", DAY, ("rows", 100, "sort", "usd_gmv")),
+    ("FM_TOPSELLING", "ID", None, "week", WEEK, ("rows", 100)),
+    ("FM_TOPSELLING", "MX", 5, "month", MONTH, ("rows", 100)),
+    ("FM_FULLYMANAGED", "US", None, "day", DAY, ("rows", 250)),
+    ("FM_FULLYMANAGED", "GB", 1, "week", WEEK, ("rows", 100)),
+    ("FM_MOSTPROMOTED", None, 14, "day", DAY, ("rows", 100)),
+    ("FM_TOPSELLING", "FR", 7, "month", MONTH, ("rows", 100, "sort", "usd_gmv")),
+]
+
+
+def dashboard_cells():
+    """24 cells over 12 queries: each query as a top-10 card and as its full table."""
+    cells = []
+    for number, (function, region, category, date_type, value, options) in enumerate(DASHBOARD, 1):
+        sheet, args = f"Board{number}", (region, category, date_type, value)
+        sort = tuple(options[options.index("sort"):]) if "sort" in options else ()
+        cells.append(FormulaCell(sheet, "A1", function, args + ("rows", 10, "fields", "rank,name") + sort))
+        cells.append(FormulaCell(sheet, "A14", function, args + options))
+    return cells
+
+
+def test_a_24_cell_refresh_plan_costs_exactly_its_distinct_pages(client, server):
+    server.latency = 0.02
+    plan = plan_refresh(dashboard_cells())
+    assert len(plan.tables) == 24 and not plan.problems
+    distinct_pages = sum(math.ceil(options[1] / 100) for *_, options in DASHBOARD)
+    assert distinct_pages == 20
+
+    outcomes = fetch_plan(plan, client, refresh=True)
+    assert not failures(outcomes)
+    assert server.call_count == distinct_pages
+    assert set(pages_asked(server).values()) == {1}
+
+    fetch_plan(plan, client, refresh=False)  # the FM_ cells recalculating after the refresh
+    assert server.call_count == distinct_pages
+
+
+def test_a_second_process_on_the_same_cache_dir_makes_no_call(client, server):
+    client.most_promoted("US", 14, "day", DAY, rows=500)
+    assert server.call_count == 5
+    script = textwrap.dedent(f"""
+        import faulthandler, json, sys
+        import xl_fastmoss
+        from xl_fastmoss.client import default_client
+        faulthandler.dump_traceback_later(5, exit=True)  # the call takes milliseconds
+        frame = xl_fastmoss.most_promoted("US", 14, "day", {DAY!r}, rows=500)
+        stats = default_client().stats
+        print(json.dumps({{"rows": len(frame), "api_calls": stats.api_calls,
+                          "pages_from_cache": stats.pages_from_cache}}))
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH"))))}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"rows": 500, "api_calls": 0, "pages_from_cache": 5}
+    assert server.call_count == 5
+
+
+# -- the concurrency bound and the throttle ------------------------------------------------------
+
+
+def test_the_default_bound_is_gentle(fake_env):
+    assert Settings.load().max_concurrency == DEFAULT_MAX_CONCURRENCY <= 4
+
+
+@pytest.mark.parametrize("source", ["environment", "config file"])
+def test_calls_in_flight_never_exceed_the_configured_bound(fake_env, monkeypatch, source):
+    if source == "environment":
+        monkeypatch.setenv("FASTMOSS_MAX_CONCURRENCY", "3")
+    else:
+        write_config({"max_concurrency": "3"})
+    fake_env.latency = 0.05
+    session = CountingSession()
+    requests_ = [TableRequest(RankingQuery.build("most_promoted", region, 14, "day", DAY), 200)
+                 for region in ("US", "GB", "MX", "ES", "DE", "IT", "FR", "ID", "VN", "MY", "TH", "PH")]
+    with FastMossClient(Settings.load(), session=session) as client:
+        assert client.limiter.maximum == 3
+        outcomes = client.fetch_many(requests_, refresh=True)
+        assert client.limiter.in_flight == 0
+    assert all(len(o.frame) == 200 for o in outcomes.values())
+    assert fake_env.call_count == 24
+    assert 1 < session.max_in_flight <= 3
+
+
+def test_a_30003_burst_lowers_the_limit_and_successes_restore_it(client, server):
+    maximum = client.limiter.maximum
+    server.inject(Fault.API_CODE, code=30003, times=2)
+    client.most_promoted("US", 1, "day", DAY, rows=100)
+    assert server.call_count == 3  # each throttled answer asked again once
+    assert client.limiter.limit < maximum
+
+    for category in range(2, 12):
+        client.most_promoted("US", category, "day", DAY, rows=100)
+    assert server.call_count == 13
+    assert client.limiter.limit == maximum
+
+
+def test_a_refresh_meeting_a_30003_burst_finishes_with_one_extra_call_per_throttled_answer(client, server):
+    server.latency = 0.02
+    lowest = [client.limiter.limit]
+    on_throttled = client.limiter.on_throttled
+
+    def watched(pause):
+        on_throttled(pause)
+        lowest.append(client.limiter.limit)
+
+    client.limiter.on_throttled = watched
+    # Fewer throttled answers than attempts per page, so no page can run out of retries.
+    server.inject(Fault.API_CODE, code=30003, times=4)
+    cells = [FormulaCell("Sheet1", f"A{i * 110 + 1}", "FM_MOSTPROMOTED", (region, 14, date_type, value))
+             for i, (region, (date_type, value)) in enumerate(
+                 (r, p) for r in ("US", "GB", "MX", "ES", "DE", "IT", "FR", "ID", "VN", "MY", "TH", "PH")
+                 for p in (("day", DAY), ("week", WEEK)))]
+    outcomes = fetch_plan(plan_refresh(cells), client, refresh=True)
+    assert not failures(outcomes)
+    assert server.call_count == 24 + 4
+    assert sum(c.code == 30003 for c in server.calls) == 4
+    assert min(lowest) < client.limiter.maximum
+    assert client.limiter.limit == client.limiter.maximum
