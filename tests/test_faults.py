@@ -191,3 +191,11 @@ def test_retries_stop_at_the_overall_deadline(server, fake_env):
 def test_a_429_without_retry_after_backs_off_and_succeeds(client, server):
     server.inject(Fault.HTTP_STATUS, status=429, times=1)
     assert len(ask(client).frame) == 10 and server.call_count == 2
+
+
+def test_a_short_first_page_does_not_end_a_ranking_whose_total_says_more(client, server):
+    server.inject(Fault.SHORT_PAGE, page=1)
+    result = ask(client, rows=300)
+    assert server.call_count == 3 and len(result.frame) == 250
+    assert result.frame["rank"].tolist() == list(range(1, 51)) + list(range(101, 301))
+    assert result.warnings[-1] == "page 1 answered 50 of 100 rows; ranks 51-100 are missing"

@@ -39,7 +39,6 @@ class ClientStats:
     api_calls: int = 0
     pages_from_cache: int = 0
     tables_from_memory: int = 0
-    last_fetched_at: dt.datetime | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count(self, name: str) -> None:
@@ -165,11 +164,9 @@ class FastMossClient:
 
     def _pages_needed(self, rows: int, first: PageAnswer) -> int:
         pages = pages_for(rows)
-        if first.page.total is not None:
-            pages = min(pages, max(1, math.ceil(first.page.total / PAGE_SIZE)))
-        if len(first.page.rows) < PAGE_SIZE:
-            pages = 1
-        return pages
+        if first.page.total is not None:  # the ranking's length, even if page 1 came back short
+            return min(pages, max(1, math.ceil(first.page.total / PAGE_SIZE)))
+        return 1 if len(first.page.rows) < PAGE_SIZE else pages
 
     def _assemble(self, query: RankingQuery, rows: int, answers: list, progress: _Progress) -> RankingResult | FastMossError:
         first: PageAnswer = answers[0]
@@ -206,7 +203,6 @@ class FastMossClient:
                 held = self._tables.get(query)
                 if held is None or held.rows_asked <= rows or self._expired(held):
                     self._tables[query] = result
-        self.stats.last_fetched_at = max(filter(None, (self.stats.last_fetched_at, result.fetched_at)))
         return result
 
     def _page_future(self, query: RankingQuery, page: int, refresh: bool) -> Future:
