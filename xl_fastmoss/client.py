@@ -13,7 +13,7 @@ import json
 import math
 import threading
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -141,10 +141,11 @@ class FastMossClient:
                 wanted[request.query] = max(wanted.get(request.query, 0), request.rows)
         if wanted:
             fetched = _Progress(progress, sum(pages_for(rows) for rows in wanted.values()))
-            first_pages = {q: self._page_future(q, 1, refresh) for q in wanted}
+            first_pages = {self._page_future(q, 1, refresh): q for q in wanted}
             tables: dict[RankingQuery, RankingResult | FastMossError] = {}
             later_pages: dict[RankingQuery, list[Future]] = {}
-            for query, first in first_pages.items():
+            for first in as_completed(first_pages):  # a query's later pages go out as soon as its total is known
+                query = first_pages[first]
                 try:
                     answer = first.result()
                 except FastMossError as error:
