@@ -59,25 +59,16 @@ class Transport:
         cached = self.cache.get(key)
         if cached is not None and not refresh and self.cache.is_fresh(cached):
             return PageAnswer(_page_of(cached), True, _created_at(cached))
-        asked_at = dt.datetime.now(dt.timezone.utc)
-        with self.cache.lock(key):
-            if self.cache.shared:  # another machine may have fetched it while we waited
-                latest = self.cache.get(key)
-                if latest is not None and (_created_at(latest) >= asked_at or
-                                           (not refresh and self.cache.is_fresh(latest))):
-                    return PageAnswer(_page_of(latest), True, _created_at(latest))
-                cached = latest or cached
-            try:
-                response = self._fetch(url, body)
-            except errors.FastMossError as error:
-                if cached is None:
-                    raise
-                return PageAnswer(_page_of(cached), True, _created_at(cached), stale_reason=error.message)
-            self.cache.store(key, response)
-        return PageAnswer(_page_of(response), False, dt.datetime.now(dt.timezone.utc))
+        try:
+            return self._fetch(url, body, key, refresh)
+        except errors.FastMossError as error:
+            stale = self.cache.get(key) or cached
+            if stale is None:
+                raise
+            return PageAnswer(_page_of(stale), True, _created_at(stale), stale_reason=error.message)
 
-    def _fetch(self, url: str, body: dict) -> requests.Response:
-        key = self.settings.require_key()
+    def _fetch(self, url: str, body: dict, cache_key: str, refresh: bool) -> PageAnswer:
+        api_key = self.settings.require_key()
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(lambda e: isinstance(e, errors.FastMossError) and e.retryable),
             stop=(tenacity.stop_after_attempt(self.settings.max_retries + 1)
@@ -86,12 +77,23 @@ class Transport:
             sleep=self._sleep,
             reraise=True,
         )
-        return retrying(self._send_once, url, body, key)
+        asked_at = dt.datetime.now(dt.timezone.utc)
+        return retrying(self._send_once, url, body, api_key, cache_key, refresh, asked_at)
 
-    def _send_once(self, url: str, body: dict, key: str) -> requests.Response:
-        """One attempt; returns a response whose page reads cleanly, else raises its error."""
-        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-        with self.limiter.slot():
+    def _send_once(self, url: str, body: dict, api_key: str, cache_key: str, refresh: bool,
+                   asked_at: dt.datetime) -> PageAnswer:
+        """One attempt: a page that reads cleanly (and is now cached), else its error.
+
+        The team lock is taken inside one of this machine's call slots, so a machine never
+        holds locks of pages it is not yet calling for while other machines wait on them.
+        """
+        headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+        with self.limiter.slot(), self.cache.lock(cache_key):
+            if self.cache.shared:  # another machine may have fetched it while we waited
+                latest = self.cache.get(cache_key)
+                if latest is not None and (_created_at(latest) >= asked_at or
+                                           (not refresh and self.cache.is_fresh(latest))):
+                    return PageAnswer(_page_of(latest), True, _created_at(latest))
             self._on_call()
             try:
                 response = self.session.post(
@@ -105,13 +107,14 @@ class Transport:
                     f"the TLS certificate of {self.settings.base_url} could not be verified") from None
             except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
                 raise errors.ConnectionFailed(f"connection to FastMoss failed: {_reason(error)}") from None
-        try:
-            _page_of(response)
-        except (errors.RateLimited, errors.FrequencyLimited) as error:
-            self.limiter.on_throttled(_retry_after(error) or self.settings.retry_backoff)
-            raise
+            try:
+                page = _page_of(response)
+            except (errors.RateLimited, errors.FrequencyLimited) as error:
+                self.limiter.on_throttled(_retry_after(error) or self.settings.retry_backoff)
+                raise
+            self.cache.store(cache_key, response)
         self.limiter.on_success()
-        return response
+        return PageAnswer(page, False, dt.datetime.now(dt.timezone.utc))
 
     def _backoff(self, state: tenacity.RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
