@@ -18,10 +18,13 @@ import collections
 import contextlib
 import datetime as dt
 import functools
+import importlib.util
 import json
 import math
 import os
 import platform
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -32,6 +35,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # runnable as `python benchmarks/run.py` without installing
@@ -346,7 +350,7 @@ def cold_ranking(bench: Bench) -> None:
             ours_calls.add(bench.server.call_count)
             waves.add(session.waves)
         bench.server.reset_calls()
-        seconds, frame = timed(lambda: naive_fetch(bench.base_url, table))  # noqa: B023
+        seconds, frame = timed(functools.partial(naive_fetch, bench.base_url, table))
         assert len(frame) == 500
         naive.append(seconds)
         naive_calls.add(bench.server.call_count)
@@ -614,14 +618,8 @@ def workbook_refresh(bench: Bench, cells, distinct_pages: int) -> None:
         bench.notes.append(f"4c. skipped: {error}")
         return
     with bench.fresh_env() as folder:
-        book = Workbook()
-        book.remove(book.active)
-        for sheet, cell, table in cells:
-            if sheet not in book.sheetnames:
-                book.create_sheet(sheet)
-            book[sheet][cell] = table.formula()
         source, output = folder / "dashboard.xlsx", folder / "dashboard-values.xlsx"
-        book.save(source)
+        save_dashboard(Workbook, cells, source)
         session = CountingSession()
         with FastMossClient(Settings.load(), session=session) as client, \
                 stopwatch(headless, "fetch_plan") as fetching, stopwatch(headless, "write_values_copy") as writing:
@@ -643,6 +641,17 @@ def workbook_refresh(bench: Bench, cells, distinct_pages: int) -> None:
         f"each), refreshed by headless.refresh_workbook(refresh=True). Of its {seconds:.2f} s, "
         f"{fetch_s:.2f} s went to fetch_plan and {write_s:.2f} s to write_values_copy (CPU, no call)."
         + ("" if report.ok else " FAILED: " + "; ".join(report.lines())))
+
+
+def save_dashboard(workbook_class, cells, path: Path) -> None:
+    """The dashboard as an .xlsx: one sheet per query, each FM_ formula in its cell."""
+    book = workbook_class()
+    book.remove(book.active)
+    for sheet, cell, table in cells:
+        if sheet not in book.sheetnames:
+            book.create_sheet(sheet)
+        book[sheet][cell] = table.formula()
+    book.save(path)
 
 
 @contextlib.contextmanager
@@ -875,6 +884,184 @@ def memory(bench: Bench) -> None:
         f"ours {ours['rss_ten'] * mb:.1f} MB, naive {naive['rss_ten'] * mb:.1f} MB. Latency 10 ms here.")
 
 
+# 8 ---------------------------------------------------------------------------------------------
+
+TEAM_MACHINE = """
+import json, sys, time
+from pathlib import Path
+from xl_fastmoss import FastMossClient, Settings
+from xl_fastmoss.headless import refresh_workbook
+client = FastMossClient(Settings.load())
+print("ready", flush=True)
+sys.stdin.readline()
+start = time.perf_counter()
+report = refresh_workbook(Path(sys.argv[1]), Path(sys.argv[2]), client, refresh=False)
+seconds = time.perf_counter() - start
+print(json.dumps({"api_calls": client.stats.api_calls, "pages_from_cache": client.stats.pages_from_cache,
+                  "seconds": seconds, "ok": report.ok, "problems": report.problems,
+                  "shared": client.cache.shared}), flush=True)
+client.close()
+"""
+
+#: Analysts' machines refreshing the same dashboard at the same moment.
+TEAM_MACHINES = 4
+#: The team scenario's server latency, as a multiple of --latency: a slow API, where sharing pays.
+TEAM_SLOWDOWN = 2.5
+
+
+class RedisServer:
+    """A throwaway redis-server on a free loopback port, nothing written to disk."""
+
+    def __init__(self, folder: Path):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.folder, self.process = folder, None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def __enter__(self) -> Self:
+        import redis
+
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.connection = redis.Redis(port=self.port)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                self.connection.ping()
+                return self
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.__exit__()
+                    raise RuntimeError(f"redis-server did not start on port {self.port}") from None
+                time.sleep(0.05)
+
+    def __exit__(self, *exc) -> None:
+        with contextlib.suppress(Exception):
+            self.connection.close()
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def team_refresh(bench: Bench) -> None:
+    """4 machines refreshing one dashboard at once on a slow API, with and without a team Redis."""
+    title = f"8. team: {TEAM_MACHINES} machines refresh one dashboard"
+    target = "calls with Redis = distinct pages of one dashboard"
+    missing = ("redis-server not installed" if not shutil.which("redis-server") else
+               "the redis package is not installed (pip install \"xl-fastmoss[team]\")"
+               if importlib.util.find_spec("redis") is None else
+               "openpyxl is not installed" if importlib.util.find_spec("openpyxl") is None else None)
+    if missing:
+        bench.rows.append(Row(title, f"skipped: {missing}", "", "", "", "", target, None))
+        return
+    if bench.quick:  # 8 interpreters and two slow refreshes (~10 s) do not fit the quick run's 30 s
+        bench.rows.append(Row(title, "skipped with --quick (about 10 s); run without it", "", "", "", "",
+                              target, None))
+        return
+    from openpyxl import Workbook
+
+    cells = dashboard_cells()
+    distinct_pages = len({(t.function, json.dumps(t.naive_body(page), sort_keys=True))
+                          for _, _, t in cells for page in range(1, pages_for(t.rows) + 1)})
+    latency = bench.latency * TEAM_SLOWDOWN
+    bench.warm_server(DASHBOARD_QUERIES)
+    with bench.fresh_env() as folder, RedisServer(folder) as redis_server:
+        source = folder / "dashboard.xlsx"
+        save_dashboard(Workbook, cells, source)
+        runs = {}
+        for label, cache_url in (("with", redis_server.url), ("without", None)):
+            redis_server.connection.flushall()
+            bench.server.latency = latency
+            bench.server.reset_calls()
+            runs[label] = _team_round(folder / label, source, cache_url)
+            runs[label]["calls"] = bench.server.call_count
+    with_, without = runs["with"], runs["without"]
+
+    def figure(run) -> str:
+        if run["failed"]:
+            return "FAILED: " + run["failed"][0][:200]
+        return (f"{run['seconds']:.2f} s = {run['seconds'] / latency:.2f} RT of {latency * 1000:.0f} ms; calls per machine "
+                + "/".join(str(c["api_calls"]) for c in run["children"]))
+    ok = not with_["failed"] and not without["failed"] and all(c["shared"] for c in with_["children"])
+    ratio = f"x{without['calls'] / with_['calls']:.1f} fewer calls" if with_["calls"] else ""
+    bench.rows.append(Row(
+        title, figure(with_), str(with_["calls"]), figure(without), str(without["calls"]), ratio,
+        f"{target} ({distinct_pages})", ok and with_["calls"] == distinct_pages))
+    served = sum(c["pages_from_cache"] for c in with_["children"]) if not with_["failed"] else "?"
+    busiest = max((c["api_calls"] for c in with_["children"]), default=0)
+    bench.notes.append(
+        f"8. {TEAM_MACHINES} processes, each with its own cache and config folder (one analyst's machine "
+        f"each, max_concurrency 4), run headless.refresh_workbook(refresh=False) on the dashboard of scenario "
+        f"4 as .xlsx ({distinct_pages} distinct pages), released together; server latency {latency * 1000:.0f} ms "
+        f"({TEAM_SLOWDOWN:g} x --latency). Ours: FASTMOSS_CACHE_URL on a local redis-server "
+        f"(FLUSHALL before each run); the machines together took {served} pages from the cache. Naive: "
+        "the same without FASTMOSS_CACHE_URL, so every machine pays for every page. Time is from the "
+        "release until the last machine has written its copy, process start-up excluded. With Redis "
+        f"the busiest machine made {busiest} of the {with_['calls']} calls. A machine takes a page's "
+        "team lock only inside one of its own call slots (Transport._send_once), so the calls spread "
+        "over the machines; the time still varies from run to run with how they interleave.")
+
+
+def _team_round(folder: Path, source: Path, cache_url: str | None) -> dict:
+    """Start the machines, release them together; their answers and the time until the last one."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(REPO), env.get("PYTHONPATH"))))
+    env.pop("FASTMOSS_CACHE_URL", None)
+    if cache_url:
+        env["FASTMOSS_CACHE_URL"] = cache_url
+    machines = []
+    for number in range(1, TEAM_MACHINES + 1):
+        home = folder / f"machine{number}"
+        home.mkdir(parents=True)
+        errors = (home / "stderr.txt").open("w")
+        process = subprocess.Popen(
+            [sys.executable, "-c", CHILD_WATCHDOG + TEAM_MACHINE, str(source), str(home / "dashboard-values.xlsx")],
+            env=dict(env, FASTMOSS_CACHE_DIR=str(home / "cache"), FASTMOSS_CONFIG_DIR=str(home / "config")),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=errors, text=True)
+        machines.append((process, errors, home))
+    try:
+        ready = [process.stdout.readline().strip() == "ready" for process, _, _ in machines]
+        start = time.perf_counter()
+        if all(ready):
+            for process, _, _ in machines:
+                process.stdin.write("go\n")
+                process.stdin.flush()
+        answers = [process.stdout.readline() if all(ready) else "" for process, _, _ in machines]
+        seconds = time.perf_counter() - start
+    finally:
+        for process, errors, _ in machines:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+            errors.close()
+    children, failed = [], []
+    for (process, _, home), answer in zip(machines, answers):
+        try:
+            child = json.loads(answer)
+        except ValueError:
+            failed.append(f"{home.name} (exit {process.returncode}): "
+                          + " | ".join((home / "stderr.txt").read_text().strip().splitlines()[-3:]))
+            continue
+        children.append(child)
+        if not child["ok"]:
+            failed.append(f"{home.name}: " + "; ".join(child["problems"]))
+    return {"seconds": seconds, "children": children, "failed": failed}
+
+
 # -- report --------------------------------------------------------------------------------------
 
 HEADER = ["scenario", "ours", "ours calls", "naive", "naive calls", "naive/ours", "target", "met?"]
@@ -947,10 +1134,10 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["FASTMOSS_BASE_URL"] = server.base_url
         bench = Bench(server, args.latency, args.quick)
         for scenario in (cold_ranking, cached_table, identical_in_flight, refresh_dashboard,
-                         throttled_refresh, import_time, memory):
+                         throttled_refresh, import_time, memory, team_refresh):
             log(f"{scenario.__name__} ...")
             try:
-                took, _ = timed(lambda: guarded(lambda: scenario(bench), 120))  # noqa: B023
+                took, _ = timed(functools.partial(guarded, functools.partial(scenario, bench), 120))
             except Deadlock as error:
                 deadlocked = True
                 bench.rows.append(Row(scenario.__doc__.splitlines()[0], "DEADLOCKED", "", "", "", "", "", False))
