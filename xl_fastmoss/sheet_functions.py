@@ -59,10 +59,7 @@ def ranking_table(function: str, region, category_id, date_type, date_value, *op
         call = read_call(function, region, category_id, date_type, date_value, options)
         client = default_client()
         result = client.fetch(call.request)
-    except FastMossError as error:
-        session_log.failed()
-        return [[error_text(error)]]
-    except Exception as error:  # a cell must never show a traceback
+    except Exception as error:  # a cell shows the cause, never a traceback
         session_log.failed()
         return [[error_text(error)]]
     session_log.shown(call, result)
