@@ -7,6 +7,7 @@ would overwrite filled cells, nothing is written and each failure is named by ce
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import os
@@ -112,19 +113,16 @@ def _write_all_or_nothing(source: Path, output: Path, tables: dict, report: Refr
         staging.unlink(missing_ok=True)
 
 
-def _output_lock(output: Path) -> filelock.FileLock:
+@contextlib.contextmanager
+def _output_lock(output: Path):
     """A lock per output file, kept in the temp folder so nothing litters the user's folder."""
     digest = hashlib.sha256(str(output.resolve()).encode()).hexdigest()[:16]
     lock = filelock.FileLock(Path(tempfile.gettempdir()) / f"xl-fastmoss-refresh-{digest}.lock", timeout=0)
-
-    class _Guard:
-        def __enter__(self):
-            try:
-                lock.acquire()
-            except filelock.Timeout:
-                raise RefreshBusy(f"another refresh is writing {output} right now; try again when it ends") from None
-
-        def __exit__(self, *exc):
-            lock.release()
-
-    return _Guard()
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise RefreshBusy(f"another refresh is writing {output} right now; try again when it ends") from None
+    try:
+        yield
+    finally:
+        lock.release()

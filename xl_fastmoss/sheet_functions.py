@@ -14,7 +14,7 @@ from .client import default_client
 from .errors import FastMossError
 from .fm_calls import TableCall, read_call
 from .parse import RankingResult
-from .settings import Settings, find_api_key
+from .settings import Settings
 from .table import error_text, to_rows
 
 _MAX_REMEMBERED = 256
@@ -83,9 +83,8 @@ def status_table() -> list[list]:
         settings = Settings.load()
     except FastMossError as error:
         return [[error_text(error)]]
-    key = find_api_key()
     rows: list[list] = [
-        ["API key", "configured" if key else "not set: run `xl-fastmoss config --set-key` or set FASTMOSS_API_KEY"],
+        ["API key", "configured" if settings.api_key else "not set: run `xl-fastmoss config --set-key` or set FASTMOSS_API_KEY"],
         ["Base URL", settings.base_url],
     ]
     client = default_client()
