@@ -141,3 +141,28 @@ def test_the_key_travels_only_in_the_authorization_header(client, server):
     client.most_promoted("US", 14, "day", DAY)
     record = server.calls[-1]
     assert record.authorized and FAKE_API_KEY not in repr(record.body)
+
+
+def test_multi_page_work_reports_progress_page_by_page(client):
+    seen = []
+    client.most_promoted("US", 14, "day", DAY, rows=500, progress=lambda done, total: seen.append((done, total)))
+    assert [done for done, _ in seen] == [1, 2, 3, 4, 5] and {total for _, total in seen} == {5}
+
+
+def test_the_cli_progress_bar_follows_the_pages_on_a_terminal(monkeypatch):
+    import io
+
+    from xl_fastmoss import cli
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(cli.sys, "stderr", terminal)
+    with cli._progress_bar() as update:
+        update(1, 1)
+        assert terminal.getvalue() == ""  # one page: no bar
+        for done in range(1, 4):
+            update(done, 3)
+    assert "3/3" in terminal.getvalue() and "page" in terminal.getvalue()
