@@ -97,26 +97,30 @@ def test_a_failed_fetch_leaves_an_existing_output_byte_for_byte(dashboard, clien
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
-def test_a_table_that_would_overwrite_cells_is_reported_and_nothing_written(tmp_path, client, server):
+def daily_book(path, cells):
+    """A workbook of one sheet, Daily, holding ``cells`` ({address: value or formula})."""
     book = Workbook()
     sheet = book.active
     sheet.title = "Daily"
-    sheet["A1"] = '=FM_MOSTPROMOTED("US",14,"day","2026-04-01")'
-    sheet["C5"] = "my note"
-    book.save(tmp_path / "in.xlsx")
+    for address, value in cells.items():
+        sheet[address] = value
+    book.save(path)
+    return path
+
+
+def test_a_table_that_would_overwrite_cells_is_reported_and_nothing_written(tmp_path, client, server):
+    daily_book(tmp_path / "in.xlsx", {"A1": '=FM_MOSTPROMOTED("US",14,"day","2026-04-01")', "C5": "my note"})
     report = refresh_workbook(tmp_path / "in.xlsx", tmp_path / "out.xlsx", client)
     assert not report.ok and not (tmp_path / "out.xlsx").exists()
     assert report.problems[0].startswith("Daily!A1") and "C5" in report.problems[0]
 
 
 def test_nested_and_invalid_calls_are_reported_by_address_before_any_call(tmp_path, client, server):
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Daily"
-    sheet["A1"] = '=INDEX(FM_MOSTPROMOTED("US",14,"day","2026-04-01"),2,2)'
-    sheet["A5"] = '=FM_MOSTPROMOTED("XX",14,"day","2026-04-01")'
-    sheet["A9"] = '=FM_MOSTPROMOTED("US",14,"day","2026-04-01")'
-    book.save(tmp_path / "in.xlsx")
+    daily_book(tmp_path / "in.xlsx", {
+        "A1": '=INDEX(FM_MOSTPROMOTED("US",14,"day","2026-04-01"),2,2)',
+        "A5": '=FM_MOSTPROMOTED("XX",14,"day","2026-04-01")',
+        "A9": '=FM_MOSTPROMOTED("US",14,"day","2026-04-01")',
+    })
     report = refresh_workbook(tmp_path / "in.xlsx", tmp_path / "out.xlsx", client)
     assert len(report.problems) == 2
     assert report.problems[0].startswith("Daily!A1") and "nested" in report.problems[0]
