@@ -73,21 +73,19 @@ def write_xlsx(result: RankingResult, path: Path) -> None:
     sheet.append([f"{result.query.describe()}; answered {result.date_type} {result.date_value}; "
                   f"fetched {result.fetched_at:%Y-%m-%d %H:%M} UTC"])
     fields = tuple(result.frame.columns)
-    for row in to_rows(result, fields, headers=True):
-        sheet.append([None] * len(row))
-        for column, value in enumerate(row, start=1):
-            cell = sheet.cell(row=sheet.max_row, column=column)
-            cell.value = value
+    for row_number, row in enumerate(to_rows(result, fields, headers=True), start=2):
+        for column, (field, value) in enumerate(zip(fields, row), start=1):
+            cell = sheet.cell(row=row_number, column=column, value=value)
             if isinstance(value, str):
-                cell.data_type = "s"
-            if fields and column <= len(fields) and fields[column - 1].endswith("_inc_rate") and isinstance(value, float):
+                cell.data_type = "s"  # openpyxl would take "=..." for a formula
+            elif field.endswith("_inc_rate") and isinstance(value, float):
                 cell.number_format = "0.0%"
     sheet.freeze_panes = "A3"
     _atomic_save(lambda target: book.save(target), path)
 
 
 def write_csv(result: RankingResult, path: Path) -> None:
-    _atomic_save(lambda target: Path(target).write_text(as_csv(result), encoding="utf-8-sig"), path)
+    _atomic_save(lambda target: Path(target).write_text(as_csv(result), encoding="utf-8-sig", newline=""), path)
 
 
 def _atomic_save(save, path: Path) -> None:
