@@ -14,7 +14,7 @@ from .client import TableRequest
 from .endpoints import ENDPOINTS, Endpoint
 from .errors import InvalidArgument
 from .parse import columns_for
-from .query import RankingQuery, validate_rows
+from .query import RankingQuery, is_blank, validate_rows
 
 FUNCTION_ENDPOINTS = {
     "FM_MOSTPROMOTED": ENDPOINTS["most_promoted"],
@@ -61,7 +61,7 @@ def _read_options(endpoint: Endpoint, options) -> dict[str, object]:
     while index < len(items):
         item = items[index]
         _require_single_cell("option", item)
-        if _blank(item):
+        if is_blank(item):
             index += 1
             continue
         if not isinstance(item, str):
@@ -91,7 +91,7 @@ def _allowed(endpoint: Endpoint) -> tuple[str, ...]:
 
 
 def _fields(endpoint: Endpoint, value: object) -> tuple[str, ...] | None:
-    if _blank(value):
+    if is_blank(value):
         return None
     available = columns_for(endpoint)
     if not isinstance(value, str):
@@ -123,6 +123,3 @@ def _require_single_cell(argument: str, value: object) -> None:
     if isinstance(value, float) and math.isnan(value):
         raise InvalidArgument(argument, value, "a value, not NaN")
 
-
-def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())

@@ -100,12 +100,13 @@ def pages_for(rows: int) -> int:
     return math.ceil(rows / PAGE_SIZE)
 
 
-def _blank(value: object) -> bool:
+def is_blank(value: object) -> bool:
+    """An empty cell: None, or text of only spaces."""
     return value is None or (isinstance(value, str) and not value.strip())
 
 
 def _integer(argument: str, value: object, allowed: str) -> int | None:
-    if _blank(value):
+    if is_blank(value):
         return None
     if isinstance(value, bool):
         raise InvalidArgument(argument, value, allowed)
@@ -142,7 +143,7 @@ def _choice(argument: str, value: object, choices: tuple[int, ...], allowed: str
 
 
 def _region(endpoint: Endpoint, region: object) -> str | None:
-    if _blank(region):
+    if is_blank(region):
         return None
     code = region.strip().upper() if isinstance(region, str) else None
     if code not in endpoint.regions:
@@ -152,7 +153,7 @@ def _region(endpoint: Endpoint, region: object) -> str | None:
 
 
 def _sort(endpoint: Endpoint, sort_by: object) -> str | None:
-    if _blank(sort_by):
+    if is_blank(sort_by):
         return None
     field = sort_by.strip().lower() if isinstance(sort_by, str) else None
     if field not in endpoint.sort_fields:
