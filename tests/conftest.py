@@ -42,6 +42,7 @@ def server(fake_server):
     yield fake_server
     fake_server.clear_faults()
     fake_server.reset_calls()
+    fake_server.revision = 0
 
 
 @pytest.fixture

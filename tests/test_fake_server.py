@@ -252,6 +252,20 @@ def test_same_query_twice_gives_the_same_rows(server):
     assert first["request_id"] != second["request_id"]
 
 
+def test_a_new_revision_moves_the_data_on_for_the_same_question(server):
+    body = {"filter": {"region": "US", "category_id": 14, "date_info": {"type": "day", "value": "2026-04-01"}},
+            "pagesize": 20}
+    before = post(server, MOST_PROMOTED, body).json()["data"]["list"]
+    server.revision = 1
+    try:
+        after = post(server, MOST_PROMOTED, body).json()["data"]["list"]
+    finally:
+        server.revision = 0
+    assert after[0] == before[0]  # the vendor's example row stays on top
+    assert [row["units_sold"] for row in after[1:]] != [row["units_sold"] for row in before[1:]]
+    assert post(server, MOST_PROMOTED, body).json()["data"]["list"] == before
+
+
 def test_different_queries_give_different_rows(server):
     def ids(body):
         return [row["shop_info"]["seller_id"] for row in page_of(server, MOST_PROMOTED, body)["list"]]

@@ -22,6 +22,7 @@ negative, ``gmv`` with decimals (and as a plain integer for IDR, VND and JPY).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -188,16 +189,24 @@ class Query:
     category_id: int | None = None
     shop_type: int | None = None
     is_cross_border: int | None = None
+    #: The server's data revision (``FakeFastMoss.revision``); 0 is the original data.
+    revision: int = 0
 
     def seed(self) -> int:
-        text = "|".join(str(part) for part in (
-            self.endpoint, self.region, self.category_id, self.shop_type, self.is_cross_border,
-            self.date_type, self.date_value))
-        return _stable_int(text)
+        parts = [self.endpoint, self.region, self.category_id, self.shop_type, self.is_cross_border,
+                 self.date_type, self.date_value]
+        if self.revision:
+            parts.append(f"revision {self.revision}")
+        return _stable_int("|".join(str(part) for part in parts))
 
 
 #: The vendor's example request, answered with the vendor's example row first.
 EXAMPLE_QUERY = Query("mostPromoted", "day", "2026-04-01", region="US", category_id=14)
+
+
+def is_example(query: Query) -> bool:
+    """Whether ``query`` is the vendor's example question, at any data revision."""
+    return dataclasses.replace(query, revision=0) == EXAMPLE_QUERY
 
 
 def ranking_total(query: Query) -> int:
@@ -233,7 +242,7 @@ def _sorted_ranking(query: Query, sort_field: str) -> tuple[dict, ...]:
     rows = _unsorted_rows(query)
     # seller_id breaks ties so that pages of one ranking never overlap or skip.
     rows.sort(key=lambda row: (row[sort_field], row["shop_info"]["seller_id"]), reverse=True)
-    if query == EXAMPLE_QUERY:
+    if is_example(query):
         rows = [example_response()["data"]["list"][0], *rows[:-1]]
     return tuple(rows)
 
@@ -325,7 +334,7 @@ def _company(rng: random.Random, core: str, region: str, cross_border: int) -> s
 def _row(rng: random.Random, spec: RankingSpec, query: Query, shop: dict, draw: int) -> dict:
     scale = _PERIOD_SCALE[query.date_type]
     affiliate_count = min(int(rng.paretovariate(1.3) * 6 * scale ** 0.5), 20_000)
-    if query == EXAMPLE_QUERY:
+    if is_example(query):
         affiliate_count = min(affiliate_count, 55)  # keep the vendor's row (55) on top
     units_sold = min(max(1, int(rng.paretovariate(1.1) * 40 * scale)), 2_000_000 * scale)
     usd_gmv = round(units_sold * rng.lognormvariate(2.7, 0.6), 2)

@@ -127,6 +127,9 @@ class FakeFastMoss:
     today : the vendor's "today" (Asia/Shanghai); periods from it on are not yet published.
         None follows the clock. May also be set later through the ``today`` attribute.
 
+    ``revision`` (an int, default 0) stands for the vendor's data moving on: bump it and every
+    ranking answers with other numbers for the same question, as after a vendor-side update.
+
     Use ``with FakeFastMoss() as server:`` or ``server = FakeFastMoss().start()`` ...
     ``server.stop()``.
     """
@@ -138,6 +141,7 @@ class FakeFastMoss:
         self._expected_auth = f"Bearer {api_key}".encode("utf-8")
         self._address = (host, port)
         self.today = today
+        self.revision = 0
         self._lock = threading.Lock()
         self._calls: list[CallRecord] = []
         self._faults: list[_QueuedFault] = []
@@ -414,7 +418,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_json(401, _error(401, "invalid api key"))
         queued = fake._take_fault(self._call.page)
         if queued is None:
-            return self._send_json(*_answer(spec, body, fake._vendor_today()))
+            return self._send_json(*_answer(spec, body, fake._vendor_today(), fake.revision))
         self._call.fault = queued.fault.name
         self._apply_fault(queued, spec, body)
 
@@ -431,7 +435,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(200, b"<html>Bad gateway</html>", "text/html")
         if fault is Fault.HANG and fake._pause(params.get("seconds", 30)):
             return self._drop()
-        status, payload = _answer(spec, body, fake._vendor_today())
+        status, payload = _answer(spec, body, fake._vendor_today(), fake.revision)
         if fault is Fault.TRUNCATED:
             return self._send_truncated(status, payload)
         if payload["code"] == 0:
@@ -494,10 +498,11 @@ class _Handler(BaseHTTPRequestHandler):
 # -- answers -----------------------------------------------------------------------------------
 
 
-def _answer(spec: data.RankingSpec, body: object, today: dt.date) -> tuple[int, dict]:
+def _answer(spec: data.RankingSpec, body: object, today: dt.date,
+            revision: int = 0) -> tuple[int, dict]:
     """The (HTTP status, payload) a well-behaved server gives to an authorized call."""
     try:
-        ask = _validate(spec, body, today)
+        ask = _validate(spec, body, today, revision)
     except _ParamError as error:
         return 200, _error(10001, f"{API_MESSAGES[10001]}: {error}")
     query, sort_field, page, pagesize = ask
@@ -506,7 +511,7 @@ def _answer(spec: data.RankingSpec, body: object, today: dt.date) -> tuple[int, 
         rows = data.ranking(query, sort_field)
         page_rows = list(rows[(page - 1) * pagesize: page * pagesize])
         total = len(rows)
-        if query == data.EXAMPLE_QUERY:
+        if data.is_example(query):
             echo_type, echo_value = data.example_period()
     else:
         page_rows, total = [], 0
@@ -570,8 +575,8 @@ _TOP_LEVEL_FIELDS = ("filter", "orderby", "page", "pagesize")
 _ABSENT = object()
 
 
-def _validate(spec: data.RankingSpec, body: object,
-              today: dt.date) -> tuple[data.Query, str, int, int]:
+def _validate(spec: data.RankingSpec, body: object, today: dt.date,
+              revision: int = 0) -> tuple[data.Query, str, int, int]:
     if not isinstance(body, dict):
         raise _ParamError("body", "must be a JSON object")
     _refuse_unknown(body, _TOP_LEVEL_FIELDS, "", "a field of the request body")
@@ -586,6 +591,7 @@ def _validate(spec: data.RankingSpec, body: object,
         category_id=_choice(filters, "category_id", tuple(data.CATEGORIES), spec),
         shop_type=_choice(filters, "shop_type", (1, 2), spec),
         is_cross_border=_choice(filters, "is_cross_border", (0, 1), spec),
+        revision=revision,
     )
     sort_field = _sort_field(spec, body.get("orderby", _ABSENT))
     page = _bounded_int(body, "page", 1, 1, None)
