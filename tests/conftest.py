@@ -6,7 +6,7 @@ import pytest
 
 from xl_fastmoss import FastMossClient, Settings
 from xl_fastmoss.client import reset_default_client
-from xl_fastmoss.sheet_functions import session_log
+from xl_fastmoss.sheets.functions import session_log
 
 
 @pytest.fixture(autouse=True)

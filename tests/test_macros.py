@@ -37,6 +37,11 @@ class StandInRange:
     def formula(self):
         return [[c.value if c.data_type == "f" else "" for c in row] for row in self.sheet.ws.iter_rows()]
 
+    @property
+    def shape(self):
+        cells = self.sheet.ws[self.ref]
+        return (len(cells), len(cells[0])) if isinstance(cells, tuple) else (1, 1)
+
     def __getitem__(self, index):
         r, c = index
         return StandInRange(self.sheet, self.sheet.ws.cell(row=r + 1, column=c + 1).coordinate)
@@ -88,6 +93,10 @@ class StandInBook:
         wb = self.wb
 
         class Names:
+            def __iter__(self):
+                for name, defined in wb.defined_names.items():
+                    yield type("Name", (), {"name": name, "refers_to": "=" + defined.attr_text})()
+
             def __getitem__(self, name):
                 defined = wb.defined_names[name]
                 sheet, ref = next(iter(defined.destinations))

@@ -21,9 +21,10 @@ import requests
 from xl_fastmoss import FastMossClient, Settings, TableRequest
 from xl_fastmoss.fake_server import Fault
 from xl_fastmoss.query import RankingQuery
-from xl_fastmoss.refresh_plan import FormulaCell, failures, fetch_plan, plan_refresh
+from xl_fastmoss.sheets.cells import FmCell
+from xl_fastmoss.sheets.plan import failures, fetch_plan, plan_refresh
 from xl_fastmoss.settings import DEFAULT_MAX_CONCURRENCY, write_config
-from xl_fastmoss.sheet_functions import ranking_table
+from xl_fastmoss.sheets.functions import ranking_table
 
 DAY, WEEK, MONTH = "2026-04-01", "2026-14", "2026-03"
 REPO = Path(__file__).resolve().parent.parent
@@ -166,8 +167,8 @@ def dashboard_cells():
     for number, (function, region, category, date_type, value, options) in enumerate(DASHBOARD, 1):
         sheet, args = f"Board{number}", (region, category, date_type, value)
         sort = tuple(options[options.index("sort"):]) if "sort" in options else ()
-        cells.append(FormulaCell(sheet, "A1", function, args + ("rows", 10, "fields", "rank,name") + sort))
-        cells.append(FormulaCell(sheet, "A14", function, args + options))
+        cells.append(FmCell(sheet, "A1", function, args + ("rows", 10, "fields", "rank,name") + sort))
+        cells.append(FmCell(sheet, "A14", function, args + options))
     return cells
 
 
@@ -259,7 +260,7 @@ def test_a_refresh_meeting_a_30003_burst_finishes_with_one_extra_call_per_thrott
     client.limiter.on_throttled = watched
     # Fewer throttled answers than attempts per page, so no page can run out of retries.
     server.inject(Fault.API_CODE, code=30003, times=4)
-    cells = [FormulaCell("Sheet1", f"A{i * 110 + 1}", "FM_MOSTPROMOTED", (region, 14, date_type, value))
+    cells = [FmCell("Sheet1", f"A{i * 110 + 1}", "FM_MOSTPROMOTED", (region, 14, date_type, value))
              for i, (region, (date_type, value)) in enumerate(
                  (r, p) for r in ("US", "GB", "MX", "ES", "DE", "IT", "FR", "ID", "VN", "MY", "TH", "PH")
                  for p in (("day", DAY), ("week", WEEK)))]

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from xl_fastmoss.endpoints import MOST_PROMOTED, TOP_SELLING
 from xl_fastmoss.errors import FastMossError
-from xl_fastmoss.fm_calls import read_call
+from xl_fastmoss.sheets.calls import read_call
 from xl_fastmoss.parse import columns_for, dtype_of, rows_to_frame
 
 EXAMPLE_ROW = json.loads((Path(__file__).parents[1] / "xl_fastmoss/data/most_promoted.response.example.json")
@@ -41,7 +41,7 @@ def is_rectangle(table):
        options=st.lists(cells, max_size=6))
 def test_any_cell_values_give_a_table_or_one_readable_cell_and_no_call_when_invalid(
         fake_env, function, region, category, date_type, date_value, options):
-    from xl_fastmoss import sheet_functions
+    from xl_fastmoss.sheets import functions as sheet_functions
 
     before = fake_env.call_count
     try:

@@ -85,7 +85,7 @@ DANGEROUS = re.compile(r"^[=+\-@\t\r]|^_x0009_|^_x000D_")
 
 
 def test_api_text_starting_like_a_formula_is_written_as_text(secret_server, tmp_path):
-    from xl_fastmoss.workbook import WorkbookFile
+    from xl_fastmoss.workbook.reader import WorkbookFile
 
     runner = CliRunner()
     runner.invoke(main, ["refresh", str(make_dashboard(tmp_path / "d.xlsx")), "--output", str(tmp_path / "v.xlsx")])

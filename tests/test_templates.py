@@ -1,4 +1,4 @@
-"""The dashboard template workbook/FastMossDashboard.xlsm: structure, VBA wiring, refresh and rendering.
+"""The dashboard template xl_fastmoss/templates/FastMossDashboard.xlsm: structure, VBA wiring, refresh and rendering.
 
 Structure is read with openpyxl (keep_vba=True) and, for what openpyxl does not model (shapes,
 dynamic-array marks), straight from the package with zipfile and lxml. The rendering test needs
@@ -25,11 +25,12 @@ from openpyxl.worksheet.formula import ArrayFormula
 
 from xl_fastmoss import macros
 from xl_fastmoss.endpoints import ALL_REGIONS, ENDPOINTS
-from xl_fastmoss.formulas import CellRef, parse_formula, split_cell
-from xl_fastmoss.table import LABELS, default_fields
+from xl_fastmoss.sheets.formulas import CellRef, parse_formula
+from xl_fastmoss.workbook.addresses import split_cell
+from xl_fastmoss.sheets.table import LABELS, default_fields
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDER = ROOT / "workbook"
+FOLDER = ROOT / "xl_fastmoss" / "templates"
 BOOK = FOLDER / "FastMossDashboard.xlsm"
 
 SHEETS = ["Read me", "Daily", "Weekly", "Monthly", "Markets", "Shop rankings", "xlwings.conf"]
@@ -378,7 +379,7 @@ def test_the_python_module_beside_the_workbook_refreshes_through_the_package(mon
 
 def test_the_committed_template_is_what_the_build_script_writes(tmp_path):
     pytest.importorskip("oletools.olevba")
-    build = _load_module("build_templates", FOLDER / "build_templates.py")
+    build = _load_module("build_templates", ROOT / "tools" / "build_templates.py")
     core = Package(BOOK).xml("docProps/core.xml")
     built_with = core.findtext("{http://purl.org/dc/elements/1.1/}description")
     if built_with != build.BUILT_WITH:
@@ -388,7 +389,7 @@ def test_the_committed_template_is_what_the_build_script_writes(tmp_path):
     assert sorted(built.parts) == sorted(committed.parts)
     # The VBA is xlwings' own and changes with its version; everything else is ours.
     changed = [p for p in built.parts if p != "xl/vbaProject.bin" and built.parts[p] != committed.parts[p]]
-    assert not changed, f"run python workbook/build_templates.py: {changed} differ"
+    assert not changed, f"run python tools/build_templates.py: {changed} differ"
 
 
 # -- refreshed and rendered ----------------------------------------------------------------------
@@ -441,7 +442,7 @@ def _png(path: Path) -> tuple[int, int, float]:
 
 @pytest.fixture
 def soffice():
-    from xl_fastmoss.render import find_soffice
+    from tools.render import find_soffice
 
     found = find_soffice()
     if found is None or shutil.which("pdftoppm") is None:
@@ -475,7 +476,7 @@ def test_the_refreshed_template_keeps_its_buttons_charts_vba_and_formats(client,
 
 def test_the_refreshed_template_renders_every_sheet(client, tmp_path, soffice):
     from xl_fastmoss.headless import refresh_workbook
-    from xl_fastmoss.render import render_workbook
+    from tools.render import render_workbook
 
     output = tmp_path / "today.xlsm"
     assert refresh_workbook(BOOK, output, client).ok

@@ -31,6 +31,7 @@ from .errors import (
     ServerError,
     ServiceError,
     TransportError,
+    WorkbookFileError,
 )
 from .parse import RankingResult
 from .query import RankingQuery
@@ -42,7 +43,7 @@ __all__ = [
     "HTTPStatusError", "InvalidArgument", "InvalidResponse", "MOST_PROMOTED", "MissingApiKey",
     "ParameterError", "PermissionDenied", "QuotaExceeded", "RankingQuery", "RankingResult",
     "RateLimited", "RequestTimeout", "ResourceNotFound", "ServerError", "ServiceError",
-    "Settings", "TOP_SELLING", "TableRequest", "TransportError", "default_client", "fully_managed",
+    "Settings", "TOP_SELLING", "TableRequest", "TransportError", "WorkbookFileError", "default_client", "fully_managed",
     "most_promoted", "top_selling",
 ]
 

@@ -10,7 +10,7 @@ from . import export
 from .client import FastMossClient
 from .settings import Settings
 
-TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "workbook"
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 
 def run_demo(output: Path, echo: Callable[[str], None] = print) -> list[Path]:

@@ -15,6 +15,7 @@
     │   ├── RateLimited            429                                   (retryable)
     │   └── ServerError            5xx                                   (retryable)
     ├── InvalidResponse            the body is not the documented JSON
+    ├── WorkbookFileError          a workbook file cannot be read or written as asked
     └── APIError                   HTTP 200 with code != 0
         ├── ParameterError         10001
         ├── ResourceNotFound       20001
@@ -106,6 +107,10 @@ class ServerError(HTTPStatusError):
 
 class InvalidResponse(FastMossError):
     """The server answered, but not with the documented JSON envelope."""
+
+
+class WorkbookFileError(FastMossError):
+    """A workbook file cannot be read or written as asked; the message names the file."""
 
 
 class APIError(FastMossError):

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from .parse import RankingResult, dtype_of
-from .table import LABELS, default_fields, no_data_text, to_rows
+from .sheets.table import LABELS, default_fields, no_data_text, to_rows
 
 
 def records(result: RankingResult, fields: tuple[str, ...] | None = None) -> list[dict]:

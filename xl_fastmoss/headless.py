@@ -18,10 +18,12 @@ from pathlib import Path
 import filelock
 
 from .client import FastMossClient, ProgressCallback
-from .errors import FastMossError
-from .formulas import CellRef, parse_argument
-from .refresh_plan import STAMP_NAME, FormulaCell, failures, fetch_plan, plan_refresh
-from .workbook import WorkbookFile, find_fm_cells, write_values_copy
+from .errors import FastMossError, WorkbookFileError
+from .sheets.cells import find_fm_cells
+from .sheets.formulas import CellRef, parse_argument, replace_spill_refs
+from .sheets.plan import STAMP_NAME, failures, fetch_plan, plan_refresh
+from .workbook.reader import WorkbookError, WorkbookFile
+from .workbook.writer import write_values_copy
 
 
 class RefreshBusy(FastMossError):
@@ -66,10 +68,9 @@ def refresh_workbook(source: Path, output: Path, client: FastMossClient, *, refr
     if output.suffix.lower() != source.suffix.lower():
         report.problems.append(f"{output.name}: keep the extension of {source.name} ({source.suffix})")
         return report
-    with _output_lock(output):
+    with _output_lock(output), _workbook_errors():
         book = WorkbookFile.open(source)
-        cells = [FormulaCell(c.sheet, c.cell, c.function, c.args, c.problem) for c in find_fm_cells(book)]
-        plan = plan_refresh(cells)
+        plan = plan_refresh(find_fm_cells(book))
         report.distinct_queries = len(plan.requests)
         if plan.problems:  # found before any call is paid for
             report.problems = plan.problems
@@ -103,7 +104,7 @@ def _write_all_or_nothing(source: Path, output: Path, tables: dict, report: Refr
     os.close(handle)
     staging = Path(staging)
     try:
-        written = write_values_copy(source, staging, tables)
+        written = write_values_copy(source, staging, tables, replace_spill_refs)
         if written.conflicts:
             report.problems = written.conflicts
             return
@@ -111,6 +112,15 @@ def _write_all_or_nothing(source: Path, output: Path, tables: dict, report: Refr
         report.written, report.warnings = written.written, written.warnings
     finally:
         staging.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _workbook_errors():
+    """The workbook layer's errors as the one-line errors the command line and cells show."""
+    try:
+        yield
+    except WorkbookError as error:
+        raise WorkbookFileError(str(error)) from None
 
 
 @contextlib.contextmanager

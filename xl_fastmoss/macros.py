@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from dataclasses import dataclass
+
 from .client import default_client
-from .formulas import CellRef, Literal, Missing, NameRef, parse_formula
-from .refresh_plan import STAMP_NAME, FormulaCell, failures, fetch_plan, plan_refresh
+from .sheets.cells import FmCell, find_fm_cells
+from .sheets.plan import STAMP_NAME, failures, fetch_plan, plan_refresh
 
 REPORT_SHEET = "FastMoss refresh"
 
@@ -25,8 +27,7 @@ def main() -> None:
 
 def refresh(book) -> list[str]:
     """Refresh every FM_ table of ``book``; returns the failures (also written to the book)."""
-    cells = list(find_formula_cells(book))
-    plan = plan_refresh(cells)
+    plan = plan_refresh(find_formula_cells(book))
     outcomes = fetch_plan(plan, default_client(), refresh=True)
     book.app.calculate()
     problems = plan.problems + failures(outcomes)
@@ -34,50 +35,79 @@ def refresh(book) -> list[str]:
     return problems
 
 
-def find_formula_cells(book):
+def find_formula_cells(book) -> list[FmCell]:
     """Every FM_ formula of the book, with its arguments read from the live cells."""
-    for sheet in book.sheets:
-        used = sheet.used_range
+    return find_fm_cells(LiveWorkbook(book))
+
+
+@dataclass(frozen=True)
+class _LiveFormula:
+    ref: str
+    formula: str
+    formula_type: str | None = None
+    formula_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class _LiveName:
+    text: str
+    scope: str | None
+
+
+class LiveWorkbook:
+    """An open workbook (an xlwings Book) as :func:`sheets.cells.find_fm_cells` reads it."""
+
+    def __init__(self, book):
+        self.book = book
+
+    @property
+    def worksheet_names(self) -> list[str]:
+        return [sheet.name for sheet in self.book.sheets]
+
+    def formula_cells(self, sheet: str) -> list[_LiveFormula]:
+        used = self.book.sheets[sheet].used_range
         formulas = used.formula
         if not isinstance(formulas, (list, tuple)):
             formulas = ((formulas,),)
         elif formulas and not isinstance(formulas[0], (list, tuple)):
             formulas = (formulas,)
+        found = []
         for r, row in enumerate(formulas):
             for c, text in enumerate(row):
-                if not isinstance(text, str) or "FM_" not in text.upper():
-                    continue
-                cell = used[r, c].get_address(False, False)
-                scan = parse_formula(text)
-                if scan is None or scan.call is None and not scan.nested:
-                    continue
-                address = f"{sheet.name}!{cell}"
-                if scan.nested:
-                    yield FormulaCell(sheet.name, cell, "", (), f"{address}: an FM_ function is nested inside "
-                                      "another formula; put it alone in its cell")
-                    continue
-                try:
-                    args = tuple(_resolve(book, sheet, arg) for arg in scan.call.args)
-                except LookupError as error:
-                    yield FormulaCell(sheet.name, cell, scan.call.function, (), f"{address}: {error}")
-                    continue
-                yield FormulaCell(sheet.name, cell, scan.call.function, args)
+                if isinstance(text, str) and text.startswith("="):
+                    found.append(_LiveFormula(used[r, c].get_address(False, False), text))
+        return found
 
+    def has_sheet(self, name: str) -> bool:
+        return self._sheet(name) is not None
 
-def _resolve(book, sheet, arg):
-    if isinstance(arg, Literal):
-        return arg.value
-    if isinstance(arg, Missing):
-        return None
-    if isinstance(arg, CellRef):
-        target = book.sheets[arg.sheet] if arg.sheet else sheet
-        return target.range(arg.ref).value
-    if isinstance(arg, NameRef):
-        try:
-            return book.names[arg.name].refers_to_range.value
-        except Exception:
-            raise LookupError(f"the name {arg.name} is not defined in this workbook") from None
-    raise LookupError(f"the argument {getattr(arg, 'text', arg)!r} is not a value, a cell or a name")
+    def values(self, sheet: str, range_: str) -> list[list[object]]:
+        cells = self._sheet(sheet).range(range_)
+        value = cells.value
+        rows, columns = cells.shape
+        if rows == 1 and columns == 1:
+            return [[value]]
+        if rows == 1 or columns == 1:  # xlwings gives a one-row or one-column range as a list
+            return [list(value)] if rows == 1 else [[v] for v in value]
+        return [list(row) for row in value]
+
+    def defined_name(self, name: str, sheet: str | None = None) -> _LiveName | None:
+        wanted = name.casefold()
+        book_wide = None
+        for defined in self.book.names:
+            scope, _, bare = defined.name.rpartition("!")
+            if bare.casefold() != wanted:
+                continue
+            scope = scope.strip("'").replace("''", "'") or None
+            if scope is None:
+                book_wide = _LiveName(defined.refers_to.lstrip("="), None)
+            elif sheet is not None and scope.casefold() == sheet.casefold():
+                return _LiveName(defined.refers_to.lstrip("="), scope)
+        return book_wide
+
+    def _sheet(self, name: str):
+        wanted = name.casefold()
+        return next((s for s in self.book.sheets if s.name.casefold() == wanted), None)
 
 
 def _stamp(book, tables: int, problems: list[str]) -> None:

@@ -6,7 +6,7 @@ Thin wrappers around :mod:`xl_fastmoss.sheet_functions`; ``xlwings.conf`` names 
 
 import xlwings as xw
 
-from . import sheet_functions
+from .sheets import functions as sheet_functions
 
 _REGION = "Market: US GB MX ES DE IT FR ID VN MY TH PH BR JP SG; empty for all"
 _CATEGORY = "FastMoss level-1 category id, e.g. 14 (Beauty & Personal Care); empty for all"

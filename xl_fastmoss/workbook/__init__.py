@@ -1,32 +1,7 @@
-"""Workbook files on disk, for the headless refresh: find FM_ formulas, write a values copy.
+"""Workbook files on disk, part by part, without Excel: read saved values, write a values copy.
 
-Only the standard library's zipfile and lxml touch the package, part by part, so everything the
-refresh does not change (charts, images, VBA, styles...) is copied byte for byte.
+Only the standard library's zipfile and lxml touch the package, so everything a copy does not
+change (charts, drawings, images, VBA, styles...) stays byte for byte what it was. Nothing here
+knows the FastMoss functions; it is imported module by module (``workbook.reader``,
+``workbook.writer``), so that its address helpers cost no XML library.
 """
-
-from __future__ import annotations
-
-from .reader import (
-    CellData,
-    CellError,
-    DefinedName,
-    FmCell,
-    SheetInfo,
-    WorkbookError,
-    WorkbookFile,
-    find_fm_cells,
-)
-from .writer import WriteReport, write_values_copy
-
-__all__ = [
-    "CellData",
-    "CellError",
-    "DefinedName",
-    "FmCell",
-    "SheetInfo",
-    "WorkbookError",
-    "WorkbookFile",
-    "WriteReport",
-    "find_fm_cells",
-    "write_values_copy",
-]

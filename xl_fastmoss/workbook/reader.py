@@ -1,7 +1,7 @@
 """Read a workbook file (.xlsx/.xlsm) with zipfile and lxml: sheets, names, saved cell values.
 
-Nothing here recalculates: a formula cell is worth the value Excel saved with it. That is what
-a headless refresh needs to resolve the arguments of FM_ calls, and it is all a file offers.
+Nothing here recalculates: a formula cell is worth the value Excel saved with it, which is all
+a file offers. Nothing here knows what the formulas call.
 """
 
 from __future__ import annotations
@@ -17,19 +17,7 @@ from typing import Iterator
 
 from lxml import etree
 
-from ..errors import FastMossError
-from ..formulas import (
-    CellRef,
-    Literal,
-    Missing,
-    NameRef,
-    Unsupported,
-    cell_name,
-    parse_argument,
-    parse_formula,
-    split_cell,
-    split_range,
-)
+from .addresses import cell_name, split_cell, split_range
 
 __all__ = [
     "WorkbookError",
@@ -38,8 +26,6 @@ __all__ = [
     "DefinedName",
     "CellData",
     "WorkbookFile",
-    "FmCell",
-    "find_fm_cells",
     "is_date_format",
     "decode_xstring",
 ]
@@ -48,14 +34,11 @@ REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 DOC_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 STRICT_DOC_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
 
-#: A range argument larger than this is refused rather than read into memory.
-MAX_RANGE_CELLS = 100_000
-
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
 
 
-class WorkbookError(FastMossError):
-    """A workbook file cannot be read or written as asked."""
+class WorkbookError(Exception):
+    """A workbook file cannot be read or written as asked; the message names the file."""
 
 
 class CellError(str):
@@ -98,25 +81,6 @@ class CellData:
     formula_ref: str | None = None
     shared_index: int | None = None
     style: int = 0
-
-
-@dataclass(frozen=True)
-class FmCell:
-    """An FM_ call found in a workbook, with its arguments resolved to saved values.
-
-    ``args`` holds one Python value per argument (None for an empty argument or an empty
-    cell, a 2D list for a multi-cell range). ``problem`` is a message naming the cell when the
-    call cannot be refreshed headlessly; ``spill_range`` is the range of its previous result
-    when Excel saved it as a (dynamic) array.
-    """
-
-    sheet: str
-    cell: str
-    formula: str
-    function: str
-    args: tuple
-    problem: str | None = None
-    spill_range: str | None = None
 
 
 def _local(tag: object) -> str:
@@ -362,6 +326,10 @@ class WorkbookFile:
             self._cells[info.name] = dict(self._parse_cells(data))
         return self._cells[info.name]
 
+    def formula_cells(self, sheet: str) -> list[CellData]:
+        """The cells of a worksheet that hold a formula, row by row."""
+        return [cell for cell in self.cells(sheet).values() if cell.formula]
+
     def value(self, sheet: str, cell: str) -> object:
         """The saved value of one cell; None when it is empty."""
         data = self.cells(sheet).get(cell.replace("$", "").upper())
@@ -486,104 +454,3 @@ def _number(text: str) -> int | float:
     if re.fullmatch(r"-?\d+", text):
         return int(text)
     return float(text)
-
-
-# ---------------------------------------------------------------------------------------------
-# FM_ cells
-
-
-def address(sheet: str, cell: str) -> str:
-    """``Dashboard!B7``, ``My Sheet!B7``: how messages name a cell (no quotes, for people)."""
-    return f"{sheet}!{cell}"
-
-
-def find_fm_cells(book: WorkbookFile) -> list[FmCell]:
-    """Every FM_ call in the workbook's worksheets, in sheet order then row by row.
-
-    Arguments are resolved to saved values. A call that a headless refresh cannot serve
-    (nested in another formula, filled over a range as a shared formula, with an argument that
-    is a calculation, an unknown name or sheet) carries a ``problem`` naming its cell.
-    """
-    found = []
-    for sheet in book.worksheet_names:
-        cells = book.cells(sheet)
-        for ref, data in cells.items():
-            if not data.formula or "fm_" not in data.formula.lower():
-                continue
-            scan = parse_formula(data.formula)
-            if not scan:
-                continue
-            found.append(_fm_cell(book, sheet, ref, data, scan))
-    return found
-
-
-def _fm_cell(book: WorkbookFile, sheet: str, ref: str, data: CellData, scan) -> FmCell:
-    where = address(sheet, ref)
-    spill = data.formula_ref if data.formula_type == "array" else None
-    if scan.call is None:
-        function = scan.functions[0]
-        return FmCell(
-            sheet, ref, data.formula, function, (),
-            f"{where}: {function} is nested inside another formula; put it alone in its cell",
-            spill,
-        )
-    call = scan.call
-    problems = []
-    filled_over = data.formula_type == "shared" and data.formula_ref
-    if filled_over and split_range(data.formula_ref) != split_range(ref):
-        # Excel stores a formula filled over a range once, in its first cell. Each table spills
-        # over the cells below and right, so copies of the formula would collide anyway.
-        problems.append(
-            f"{where}: {call.function} was filled over {data.formula_ref} as one shared formula; "
-            f"keep it in {ref} only and delete the copies"
-        )
-    args = []
-    for position, argument in enumerate(call.args, start=1):
-        value, problem = _resolve(book, sheet, argument)
-        args.append(value)
-        if problem:
-            problems.append(f"{where}: argument {position} of {call.function} {problem}")
-    return FmCell(
-        sheet, ref, data.formula, call.function, tuple(args),
-        "; ".join(problems) or None, spill,
-    )
-
-
-def _resolve(book: WorkbookFile, sheet: str, argument, depth: int = 0) -> tuple[object, str | None]:
-    """(value, problem): the saved value an argument stands for, or why there is none."""
-    if isinstance(argument, Literal):
-        return argument.value, None
-    if isinstance(argument, Missing):
-        return None, None
-    if isinstance(argument, CellRef):
-        target_sheet = argument.sheet if argument.sheet is not None else sheet
-        if not book.has_sheet(target_sheet):
-            return None, f"refers to sheet '{target_sheet}', which does not exist"
-        r1, c1, r2, c2 = split_range(argument.ref.replace("$", ""))
-        if (r2 - r1 + 1) * (c2 - c1 + 1) > MAX_RANGE_CELLS:
-            return None, f"refers to {argument.ref}, too large a range"
-        values = book.values(target_sheet, argument.ref)
-        if len(values) == 1 and len(values[0]) == 1:
-            return values[0][0], None
-        return values, None
-    if isinstance(argument, NameRef):
-        lookup_sheet = argument.sheet if argument.sheet is not None else sheet
-        defined = book.defined_name(argument.name, lookup_sheet)
-        if defined is None:
-            return None, f"uses the name {argument.name}, which is not defined"
-        if depth > 10:
-            return None, f"uses the name {argument.name}, whose definition loops"
-        target = parse_argument(defined.text)
-        if isinstance(target, (Unsupported, Missing)):
-            return None, (
-                f"uses the name {argument.name}, which refers to {defined.text}; "
-                "only a cell or a constant can be read"
-            )
-        # A name's unqualified reference is relative to the sheet it is used on.
-        value, problem = _resolve(book, defined.scope or sheet, target, depth + 1)
-        if problem:
-            return None, f"uses the name {argument.name}, which {problem}"
-        return value, None
-    return None, (
-        f"({argument.text}) is a calculation; use a value, a cell reference or a defined name"
-    )

@@ -27,16 +27,14 @@ from typing import Callable, Mapping, Sequence
 
 from lxml import etree
 
-from ..formulas import (
-    MAX_COLUMN,
-    MAX_ROW,
-    cell_name,
-    range_text,
-    replace_spill_refs,
-    split_cell,
-    split_range,
-)
-from .reader import PARSER, CellError, WorkbookError, WorkbookFile, _local, _ns, address
+from .addresses import MAX_COLUMN, MAX_ROW, cell_name, range_text, split_cell, split_range
+from .reader import PARSER, CellError, WorkbookError, WorkbookFile, _local, _ns
+
+#: ``mapping(sheet, anchor)``: the fixed range now holding the array anchored at ``anchor`` of
+#: ``sheet`` (None for an unqualified reference's own sheet), or None to leave a reference alone.
+SpillMapping = Callable[[str | None, str], str | None]
+#: Rewrites the spill references of one formula (``B3#``) with a :data:`SpillMapping`.
+SpillRewriter = Callable[[str, SpillMapping], str]
 
 __all__ = ["WriteReport", "write_values_copy", "MAX_TEXT_LENGTH"]
 
@@ -89,7 +87,7 @@ class _Table:
 
     @property
     def where(self) -> str:
-        return address(self.sheet, self.cell)
+        return f"{self.sheet}!{self.cell}"
 
     @property
     def last_row(self) -> int:
@@ -113,6 +111,7 @@ def write_values_copy(
     src: str | os.PathLike,
     dst: str | os.PathLike,
     tables: Mapping[tuple[str, str], Sequence[Sequence[object]]],
+    rewrite_spill_refs: SpillRewriter | None = None,
 ) -> WriteReport:
     """Copy ``src`` to ``dst`` with each FM_ formula replaced by its table as plain values.
 
@@ -132,9 +131,9 @@ def write_values_copy(
         The tables written and, for each one that would overwrite filled cells, a conflict
         message; such a table is not written and its formula stays.
 
-    Spill references to a written table (``B3#``, stored as ``_xlfn.ANCHORARRAY(B3)``) in any
-    formula, conditional format, data validation or defined name become its fixed range, and
-    the copy asks Excel to recalculate everything when it opens.
+    With ``rewrite_spill_refs``, spill references to a written table (``B3#``, stored as
+    ``_xlfn.ANCHORARRAY(B3)``) in any formula, conditional format, data validation or defined
+    name become its fixed range. The copy asks Excel to recalculate everything when it opens.
     """
     src, dst = Path(src), Path(dst)
     _refuse_same_file(src, dst)
@@ -168,7 +167,7 @@ def write_values_copy(
             report.written.append((table.sheet, table.cell, table.range))
 
         formulas_changed = bool(placed)
-        if accepted:
+        if accepted and rewrite_spill_refs is not None:
             for sheet in book.worksheet_names:
                 editor = editors.get(sheet)
                 if editor is None:
@@ -176,7 +175,7 @@ def write_values_copy(
                     if b"#" not in data and b"anchorarray" not in data.lower():
                         continue
                     editor = _SheetEditor(data)
-                if editor.replace_spill_refs(_spill_mapping(book, accepted, sheet)):
+                if editor.replace_spill_refs(rewrite_spill_refs, _spill_mapping(accepted, sheet)):
                     editors[sheet] = editor
                     formulas_changed = True
 
@@ -188,7 +187,7 @@ def write_values_copy(
         removed: set[str] = set()
         workbook_xml = archive.read(book.workbook_part)
         calc_chain = _calc_chain_part(book, archive) if formulas_changed else None
-        replaced[book.workbook_part] = _edit_workbook(book, workbook_xml, accepted)
+        replaced[book.workbook_part] = _edit_workbook(book, workbook_xml, accepted, rewrite_spill_refs)
         if calc_chain is not None:
             removed.add(calc_chain)
             replaced.update(_forget_part(book, archive, calc_chain))
@@ -232,22 +231,22 @@ def _plan(book: WorkbookFile, tables) -> dict[str, list[_Table]]:
         try:
             row, column = split_cell(cell.strip())
         except ValueError:
-            raise WorkbookError(f"{address(sheet_name, cell)}: not a cell address") from None
+            raise WorkbookError(f"{_address(sheet_name, cell)}: not a cell address") from None
         anchor = cell_name(row, column)
         if (sheet_name, anchor) in seen:
-            raise WorkbookError(f"{address(sheet_name, anchor)}: two tables for one cell")
+            raise WorkbookError(f"{_address(sheet_name, anchor)}: two tables for one cell")
         seen.add((sheet_name, anchor))
         values = []
         for values_row in rows:
             if isinstance(values_row, (str, bytes)):
                 raise WorkbookError(
-                    f"{address(sheet_name, anchor)}: a table is a list of rows, got a row of text"
+                    f"{_address(sheet_name, anchor)}: a table is a list of rows, got a row of text"
                 )
             values.append(list(values_row))
         widths = {len(values_row) for values_row in values}
         if len(widths) > 1:
             raise WorkbookError(
-                f"{address(sheet_name, anchor)}: the table is not rectangular "
+                f"{_address(sheet_name, anchor)}: the table is not rectangular "
                 f"(rows of {sorted(widths)} values)"
             )
         n_columns = widths.pop() if widths else 0
@@ -258,7 +257,7 @@ def _plan(book: WorkbookFile, tables) -> dict[str, list[_Table]]:
     return plan
 
 
-def _spill_mapping(book: WorkbookFile, accepted, sheet: str | None) -> Callable:
+def _spill_mapping(accepted: Mapping[tuple[str, str], str], sheet: str | None) -> SpillMapping:
     def mapping(ref_sheet: str | None, cell: str) -> str | None:
         target = ref_sheet if ref_sheet is not None else sheet
         if target is None:
@@ -266,6 +265,10 @@ def _spill_mapping(book: WorkbookFile, accepted, sheet: str | None) -> Callable:
         return accepted.get((target.casefold(), cell))
 
     return mapping
+
+
+def _address(sheet: str, cell: str) -> str:
+    return f"{sheet}!{cell}"
 
 
 def _size(table: _Table) -> str:
@@ -436,12 +439,12 @@ class _SheetEditor:
                     content = _content(value, date1904)
                 except TypeError:
                     raise WorkbookError(
-                        f"{address(table.sheet, cell_name(*position))}: cannot write a value of "
+                        f"{_address(table.sheet, cell_name(*position))}: cannot write a value of "
                         f"type {type(value).__name__} ({value!r:.60})"
                     ) from None
                 if content[0] == "s" and len(content[1]) > MAX_TEXT_LENGTH:
                     warnings.append(
-                        f"{address(table.sheet, cell_name(*position))}: text of "
+                        f"{_address(table.sheet, cell_name(*position))}: text of "
                         f"{len(content[1])} characters cut to {MAX_TEXT_LENGTH}, "
                         "the most a cell holds"
                     )
@@ -547,7 +550,7 @@ class _SheetEditor:
                 return style if style != "0" else None
         return None
 
-    def replace_spill_refs(self, mapping: Callable) -> bool:
+    def replace_spill_refs(self, rewrite: SpillRewriter, mapping: SpillMapping) -> bool:
         changed = False
         for element in self.root.iter():
             if _local(element.tag) not in _FORMULA_TAGS or not element.text:
@@ -555,7 +558,7 @@ class _SheetEditor:
             text = element.text
             if "#" not in text and "anchorarray" not in text.lower():
                 continue
-            new_text = replace_spill_refs(text, mapping)
+            new_text = rewrite(text, mapping)
             if new_text != text:
                 element.text = new_text
                 changed = True
@@ -726,18 +729,19 @@ class _Styles:
 # Workbook-level parts
 
 
-def _edit_workbook(book: WorkbookFile, data: bytes, accepted) -> bytes:
+def _edit_workbook(book: WorkbookFile, data: bytes, accepted,
+                   rewrite_spill_refs: SpillRewriter | None) -> bytes:
     root = etree.fromstring(data, PARSER)
     ns = _ns(root)
     sheets_by_index = {info.index: info.name for info in book.sheets}
     names = root.find(f"{{{ns}}}definedNames")
-    if accepted and names is not None:
+    if accepted and names is not None and rewrite_spill_refs is not None:
         for element in names:
             if _local(element.tag) != "definedName" or not element.text:
                 continue
             scope = element.get("localSheetId")
             sheet = sheets_by_index.get(int(scope)) if scope is not None else None
-            element.text = replace_spill_refs(element.text, _spill_mapping(book, accepted, sheet))
+            element.text = rewrite_spill_refs(element.text, _spill_mapping(accepted, sheet))
     calc = root.find(f"{{{ns}}}calcPr")
     if calc is None:
         calc = etree.SubElement(root, f"{{{ns}}}calcPr")

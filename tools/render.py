@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from .errors import FastMossError
+
 
 __all__ = ["RenderError", "find_soffice", "render_workbook"]
 
@@ -35,7 +35,7 @@ _RECALC_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-class RenderError(FastMossError):
+class RenderError(RuntimeError):
     """LibreOffice or pdftoppm is missing, failed, or ran past its timeout."""
 
 

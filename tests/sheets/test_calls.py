@@ -3,7 +3,7 @@ import datetime as dt
 import pytest
 
 from xl_fastmoss.errors import InvalidArgument
-from xl_fastmoss.fm_calls import read_call
+from xl_fastmoss.sheets.calls import read_call
 
 
 def call(*options, function="FM_MOSTPROMOTED", region="US", category=14, date_type="day", date_value="2026-04-01"):

@@ -1,9 +1,9 @@
-"""Build ``workbook/FastMossDashboard.xlsm``: the FastMoss dashboards on xlwings' standalone workbook.
+"""Build ``xl_fastmoss/templates/FastMossDashboard.xlsm``: the dashboards on xlwings' standalone workbook.
 
-A dev-time script (openpyxl is allowed here; the package never uses it for workbooks)::
+A development tool, not part of the wheel (openpyxl is allowed here)::
 
-    python workbook/build_templates.py                  # writes workbook/FastMossDashboard.xlsm
-    python workbook/build_templates.py --output-dir DIR
+    python tools/build_templates.py                  # writes xl_fastmoss/templates/FastMossDashboard.xlsm
+    python tools/build_templates.py --output-dir DIR
 
 Steps:
 
@@ -46,16 +46,17 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))  # run from a checkout without installing
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATES = ROOT / "xl_fastmoss" / "templates"
+sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from xl_fastmoss.endpoints import ALL_REGIONS, FULLY_MANAGED_REGIONS  # noqa: E402
-from xl_fastmoss.fm_calls import FUNCTION_ENDPOINTS  # noqa: E402
-from xl_fastmoss.table import default_fields  # noqa: E402
+from xl_fastmoss.sheets.calls import FUNCTION_ENDPOINTS  # noqa: E402
+from xl_fastmoss.sheets.table import default_fields  # noqa: E402
 
 BOOK_NAME = "FastMossDashboard"
 #: In the core properties: a rebuild gives the same bytes with the same versions only.
-BUILT_WITH = f"Built by workbook/build_templates.py with openpyxl {openpyxl.__version__}, xlwings {xlwings.__version__}"
+BUILT_WITH = f"Built by tools/build_templates.py with openpyxl {openpyxl.__version__}, xlwings {xlwings.__version__}"
 BOOK_FILE = f"{BOOK_NAME}.xlsm"
 
 #: The quickstart's Module1 Sub: ``RunPython "import <book name>; <book name>.main()"``.
@@ -928,7 +929,7 @@ def _fix_timestamps(package: Package) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--output-dir", type=Path, default=HERE, help="default: this script's folder")
+    parser.add_argument("--output-dir", type=Path, default=TEMPLATES, help="default: xl_fastmoss/templates")
     args = parser.parse_args(argv)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="fastmoss-quickstart-") as folder:

@@ -1,6 +1,6 @@
 import pytest
 
-from xl_fastmoss.formulas import (
+from xl_fastmoss.sheets.formulas import (
     FM_FUNCTIONS,
     CellRef,
     FmCall,
@@ -10,17 +10,10 @@ from xl_fastmoss.formulas import (
     NameRef,
     SpillRef,
     Unsupported,
-    cell_name,
-    column_letters,
-    column_number,
     find_spill_refs,
-    is_cell_ref,
     parse_argument,
     parse_formula,
-    quote_sheet,
     replace_spill_refs,
-    split_cell,
-    split_range,
 )
 
 
@@ -145,22 +138,6 @@ def test_parse_argument_reads_one_argument_alone():
     assert parse_argument("#REF!") == Unsupported("#REF!")
     assert parse_argument("A1,B1") == Unsupported("A1,B1")
     assert parse_argument("") == Missing()
-
-
-def test_cell_address_helpers():
-    assert column_number("A") == 1 and column_number("xfd") == 16384
-    assert column_letters(28) == "AB" and column_letters(16384) == "XFD"
-    assert split_cell("$B$3") == (3, 2)
-    assert cell_name(13, 15) == "O13"
-    assert split_range("C5:B3") == (3, 2, 5, 3)
-    assert split_range("B3") == (3, 2, 3, 2)
-    assert is_cell_ref("XFD1048576") and not is_cell_ref("XFE1") and not is_cell_ref("A0")
-    with pytest.raises(ValueError):
-        split_cell("Region")
-    assert quote_sheet("Data") == "Data"
-    assert quote_sheet("My Sheet") == "'My Sheet'"
-    assert quote_sheet("It's") == "'It''s'"
-    assert quote_sheet("A1") == "'A1'"
 
 
 def test_spill_refs_are_found_with_sheet_and_span():

@@ -10,11 +10,11 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 
-from .client import default_client
-from .errors import FastMossError
-from .fm_calls import TableCall, read_call
-from .parse import RankingResult
-from .settings import Settings
+from ..client import default_client
+from ..errors import FastMossError
+from .calls import TableCall, read_call
+from ..parse import RankingResult
+from ..settings import Settings
 from .table import error_text, to_rows
 
 _MAX_REMEMBERED = 256

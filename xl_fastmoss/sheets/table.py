@@ -6,9 +6,9 @@ import math
 
 import pandas as pd
 
-from .endpoints import Endpoint
-from .errors import FastMossError, MissingApiKey
-from .parse import RankingResult
+from ..endpoints import Endpoint
+from ..errors import FastMossError, MissingApiKey
+from ..parse import RankingResult
 
 LABELS = {
     "rank": "Rank",

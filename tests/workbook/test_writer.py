@@ -17,14 +17,10 @@ from openpyxl.workbook.defined_name import DefinedName as OpenpyxlName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula
 
-from xl_fastmoss.formulas import split_cell
-from xl_fastmoss.workbook import (
-    CellError,
-    WorkbookError,
-    WorkbookFile,
-    WriteReport,
-    write_values_copy,
-)
+from xl_fastmoss.workbook.addresses import split_cell
+from xl_fastmoss.sheets.formulas import replace_spill_refs
+from xl_fastmoss.workbook.reader import CellError, WorkbookError, WorkbookFile
+from xl_fastmoss.workbook.writer import WriteReport, write_values_copy
 
 from package_helpers import rewrite_zip
 
@@ -188,7 +184,7 @@ def assert_sorted(root):
 
 def write(src, tables, name="copy.xlsx"):
     dst = src.with_name(name)
-    return write_values_copy(src, dst, tables), dst
+    return write_values_copy(src, dst, tables, replace_spill_refs), dst
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """What a workbook refresh will fetch: every FM_ formula read, checked and deduplicated.
 
-The Excel macro and ``xl-fastmoss refresh`` both find FM_ cells their own way, then hand them
-here as :class:`FormulaCell` values; the plan and the fetching are the same for both.
+The Excel macro and ``xl-fastmoss refresh`` both find FM_ cells with :mod:`.cells`, then hand
+them here; the plan and the fetching are the same for both.
 """
 
 from __future__ import annotations
@@ -9,29 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .client import FastMossClient, ProgressCallback, TableRequest
-from .errors import FastMossError
-from .fm_calls import TableCall, read_call
-from .parse import RankingResult
+from ..client import FastMossClient, ProgressCallback, TableRequest
+from ..errors import FastMossError
+from .calls import TableCall, read_call
+from .cells import FmCell
+from ..parse import RankingResult
 from .table import error_text, to_rows
 
 #: The defined name of the cell both refreshes stamp with when they ran.
 STAMP_NAME = "FM_LastRefresh"
-
-
-@dataclass(frozen=True)
-class FormulaCell:
-    """An FM_ formula found in a workbook, its arguments already resolved to cell values."""
-
-    sheet: str
-    cell: str
-    function: str
-    args: tuple
-    problem: str | None = None
-
-    @property
-    def address(self) -> str:
-        return f"{self.sheet}!{self.cell}"
 
 
 @dataclass(frozen=True)
@@ -65,7 +51,7 @@ class TableOutcome:
     error: str | None = None
 
 
-def plan_refresh(cells: Iterable[FormulaCell]) -> RefreshPlan:
+def plan_refresh(cells: Iterable[FmCell]) -> RefreshPlan:
     plan = RefreshPlan()
     for cell in cells:
         if cell.problem:

@@ -1,0 +1,1 @@
+"""Development tools: build the template workbook, render workbooks to pictures. Not in the wheel."""
