@@ -5,7 +5,7 @@ import pytest
 import xl_fastmoss
 from xl_fastmoss import InvalidArgument
 from xl_fastmoss.endpoints import ENDPOINTS
-from xl_fastmoss.parse import columns_for
+from xl_fastmoss.columns import columns_for
 
 DAY = "2026-04-01"
 

@@ -27,7 +27,7 @@ from xl_fastmoss import macros
 from xl_fastmoss.endpoints import ALL_REGIONS, ENDPOINTS
 from xl_fastmoss.sheets.formulas import CellRef, parse_formula
 from xl_fastmoss.workbook.addresses import split_cell
-from xl_fastmoss.sheets.table import LABELS, default_fields
+from xl_fastmoss.columns import LABELS, default_fields
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "xl_fastmoss" / "templates"

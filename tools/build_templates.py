@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 from xl_fastmoss.endpoints import ALL_REGIONS, FULLY_MANAGED_REGIONS  # noqa: E402
 from xl_fastmoss.sheets.calls import FUNCTION_ENDPOINTS  # noqa: E402
-from xl_fastmoss.sheets.table import default_fields  # noqa: E402
+from xl_fastmoss.columns import COUNT, MONEY, column, default_fields  # noqa: E402
 
 BOOK_NAME = "FastMossDashboard"
 #: In the core properties: a rebuild gives the same bytes with the same versions only.
@@ -102,32 +102,11 @@ HEADER_FILL = PatternFill("solid", fgColor=DARK_BLUE)
 SECTION_FONT = Font(name=FONT, bold=True, size=11, color=DARK_BLUE)
 BAND_FILL = PatternFill("solid", fgColor="EEF3F8", bgColor="EEF3F8")
 
-COUNT_FORMAT = "#,##0"
-MONEY_FORMAT = "#,##0.00"
-GROWTH_FORMAT = "0.0%;[Red]-0.0%"
+COUNT_FORMAT = COUNT.excel_format
+MONEY_FORMAT = MONEY.excel_format
 TEXT_FORMAT = "@"
-FIELD_FORMATS = {
-    "rank": "0",
-    "affiliate_count": COUNT_FORMAT,
-    "total_affiliate_count": COUNT_FORMAT,
-    "sale_product_count": COUNT_FORMAT,
-    "units_sold": COUNT_FORMAT,
-    "product_count": COUNT_FORMAT,
-    "gmv": MONEY_FORMAT,
-    "usd_gmv": MONEY_FORMAT,
-    "units_sold_inc_rate": GROWTH_FORMAT,
-    "gmv_inc_rate": GROWTH_FORMAT,
-    "currency": TEXT_FORMAT,
-    "seller_id": TEXT_FORMAT,
-}
-FIELD_WIDTHS = {
-    "rank": 7, "name": 32, "seller_id": 21, "region": 8, "affiliate_count": 13,
-    "total_affiliate_count": 14, "sale_product_count": 14, "units_sold": 12, "gmv": 18,
-    "currency": 10, "usd_gmv": 15, "units_sold_inc_rate": 13, "gmv_inc_rate": 12,
-}
 _RIGHT = Alignment(horizontal="right")
 _CENTER = Alignment(horizontal="center")
-FIELD_ALIGNMENT = {"rank": _CENTER, "region": _CENTER, "currency": _CENTER}
 
 
 # -- inputs --------------------------------------------------------------------------------------
@@ -280,8 +259,8 @@ def format_table(ws, header_row: int, first_col: int, fields, body_rows: int) ->
         header.font = HEADER_FONT
         header.fill = HEADER_FILL
         header.alignment = Alignment(horizontal="center", vertical="center")
-        number_format = FIELD_FORMATS.get(name)
-        alignment = FIELD_ALIGNMENT.get(name)
+        number_format = column(name).excel_format
+        alignment = Alignment(horizontal=column(name).align) if column(name).align else None
         for row in range(header_row + 1, last_row + 1):
             cell = ws.cell(row, col)
             cell.font = BODY_FONT
@@ -397,7 +376,7 @@ def build_period_sheet(wb, plan: Plan, spec: PeriodSheet):
                                       date_value, options))
     format_table(ws, header, 1, fields, MAX_TABLE_ROWS)
 
-    widths = {i + 1: FIELD_WIDTHS.get(f, 12) for i, f in enumerate(fields)}
+    widths = {i + 1: column(f).width for i, f in enumerate(fields)}
     widths[1] = max(widths[1], 13)  # input labels share column A with Rank
     widths[len(fields) + 1] = 3
     _widths(ws, widths)

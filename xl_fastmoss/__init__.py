@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .client import FastMossClient, TableRequest, default_client
+from .client import FastMossClient, default_client
 from .endpoints import ENDPOINTS, FULLY_MANAGED, MOST_PROMOTED, TOP_SELLING, Endpoint
 from .errors import (
     APIError,
@@ -33,8 +33,8 @@ from .errors import (
     TransportError,
     WorkbookFileError,
 )
-from .parse import RankingResult
-from .query import RankingQuery
+from .query import RankingQuery, TableRequest
+from .result import RankingResult
 from .settings import Settings
 
 __all__ = [

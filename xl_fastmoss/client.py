@@ -23,8 +23,9 @@ import requests
 from .cache import open_cache
 from .endpoints import ENDPOINTS, PAGE_SIZE, Endpoint
 from .errors import FastMossError
-from .parse import RankingResult, rows_to_frame
-from .query import RankingQuery, pages_for, validate_rows
+from .parse import rows_to_frame
+from .query import RankingQuery, TableRequest, pages_for, validate_rows
+from .result import RankingResult
 from .settings import Settings, find_api_key
 from .throttle import AdaptiveLimiter
 from .transport import PageAnswer, Transport
@@ -44,14 +45,6 @@ class ClientStats:
     def count(self, name: str) -> None:
         with self._lock:
             setattr(self, name, getattr(self, name) + 1)
-
-
-@dataclass(frozen=True)
-class TableRequest:
-    """A ranking and how many of its rows are wanted."""
-
-    query: RankingQuery
-    rows: int
 
 
 class FastMossClient:
@@ -118,10 +111,10 @@ class FastMossClient:
         """The table from memory if this process already holds it, fresh, with enough rows."""
         with self._tables_lock:
             held = self._tables.get(request.query)
-        if held is None or not _covers(held, request.rows) or self._expired(held):
+        if held is None or not held.covers(request.rows) or self._expired(held):
             return None
         self.stats.count("tables_from_memory")
-        return _slice(held, request.rows)
+        return held.first(request.rows)
 
     def fetch_many(self, requests: Iterable[TableRequest], *, refresh: bool = False,
                    progress: ProgressCallback | None = None) -> dict[TableRequest, RankingResult | FastMossError]:
@@ -160,7 +153,7 @@ class FastMossClient:
             for request in requests:
                 if request not in outcomes:
                     table = tables[request.query]
-                    outcomes[request] = table if isinstance(table, FastMossError) else _slice(table, request.rows)
+                    outcomes[request] = table if isinstance(table, FastMossError) else table.first(request.rows)
         return {request: outcomes[request] for request in requests}
 
     def _pages_needed(self, rows: int, first: PageAnswer) -> int:
@@ -262,20 +255,6 @@ class _Progress:
     def adjust(self, fewer: int) -> None:
         with self._lock:
             self.total -= fewer
-
-
-def _covers(result: RankingResult, rows: int) -> bool:
-    return result.rows_asked >= rows or len(result.frame) < result.rows_asked
-
-
-def _slice(result: RankingResult, rows: int) -> RankingResult:
-    frame = result.frame.iloc[:rows].copy()
-    return RankingResult(
-        frame=frame, query=result.query, rows_asked=rows, total=result.total,
-        date_type=result.date_type, date_value=result.date_value, fetched_at=result.fetched_at,
-        request_ids=result.request_ids, from_cache=result.from_cache, stale=result.stale,
-        stale_reason=result.stale_reason, warnings=result.warnings,
-    )
 
 
 _default_client: FastMossClient | None = None

@@ -9,8 +9,11 @@ import os
 import tempfile
 from pathlib import Path
 
-from .parse import RankingResult, dtype_of
-from .sheets.table import LABELS, default_fields, no_data_text, to_rows
+import pandas as pd
+
+from .columns import LABELS, column, default_fields
+from .result import RankingResult
+from .sheets.table import no_data_text, to_rows
 
 
 def records(result: RankingResult, fields: tuple[str, ...] | None = None) -> list[dict]:
@@ -49,12 +52,9 @@ def as_text(result: RankingResult) -> str:
     fields = default_fields(result.query.endpoint)
     frame = result.frame.loc[:, list(fields)].copy()
     for field in fields:
-        if field.endswith("_inc_rate"):
-            frame[field] = frame[field].map(lambda v: "" if v != v else f"{v:.1%}")
-        elif field in ("gmv", "usd_gmv"):
-            frame[field] = frame[field].map(lambda v: "" if v != v else f"{v:,.2f}")
-        elif dtype_of(field) == "Int64" and field != "rank":
-            frame[field] = frame[field].map(lambda v: "" if v is None or v != v else f"{v:,}")
+        show = column(field).kind.show
+        if show is not None:
+            frame[field] = frame[field].astype(object).map(lambda v, show=show: "" if pd.isna(v) else show(v))
     frame.columns = [LABELS[f] for f in fields]
     header = (f"{result.query.describe()} | answered {result.date_type} {result.date_value}"
               f" | {len(result.frame)} of {result.total} rows | fetched {result.fetched_at:%Y-%m-%d %H:%M} UTC")

@@ -6,48 +6,17 @@ blank cells and a warning on the result, never to an exception.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 import pandas as pd
 
+from .columns import COLUMNS, ID, RATE, Column, column, columns_for
 from .endpoints import Endpoint
 from .errors import InvalidResponse
 
-SHOP_COLUMNS = (
-    "seller_id", "name", "brand", "seller_company", "avatar", "region", "product_count",
-    "shop_rating", "main_category_id", "main_category_name", "is_fully_managed",
-    "is_cross_border", "shop_type", "status",
-)
-TEXT_COLUMNS = frozenset({
-    "seller_id", "name", "brand", "seller_company", "avatar", "region", "main_category_name",
-    "rank_category_name", "currency",
-})
-FLOAT_COLUMNS = frozenset({"shop_rating", "gmv", "usd_gmv"})
-RATE_COLUMNS = frozenset({"units_sold_inc_rate", "gmv_inc_rate"})
 _INT64_MAX = 2**63 - 1
-
-
-def columns_for(endpoint: Endpoint) -> tuple[str, ...]:
-    """Every column of a parsed ranking, in order."""
-    return ("rank", *SHOP_COLUMNS, "rank_category_id", "rank_category_name",
-            *_api_order(endpoint.metrics), "currency")
-
-
-def _api_order(metrics: tuple[str, ...]) -> tuple[str, ...]:
-    api_order = ("total_affiliate_count", "affiliate_count", "sale_product_count", "units_sold",
-                 "gmv", "usd_gmv", "units_sold_inc_rate", "gmv_inc_rate")
-    return tuple(m for m in api_order if m in metrics)
-
-
-def dtype_of(column: str) -> str:
-    if column in TEXT_COLUMNS:
-        return "string"
-    if column in FLOAT_COLUMNS or column in RATE_COLUMNS:
-        return "float64"
-    return "Int64"
 
 
 @dataclass
@@ -99,7 +68,7 @@ def rows_to_frame(rows: list, endpoint: Endpoint, first_rank: int = 1,
     warnings = warnings if warnings is not None else []
     columns = columns_for(endpoint)
     records = [_flatten(row, first_rank + i, warnings) for i, row in enumerate(rows)]
-    data = {c: pd.array([r.get(c) for r in records], dtype=dtype_of(c)) for c in columns}
+    data = {c: pd.array([r.get(c) for r in records], dtype=column(c).dtype) for c in columns}
     return pd.DataFrame(data, columns=list(columns))
 
 
@@ -108,34 +77,35 @@ def _flatten(row: object, rank: int, warnings: list[str]) -> dict:
     if not isinstance(row, dict):
         warnings.append(f"rank {rank}: row is not an object; left blank")
         return out
-    shop = row.get("shop_info")
-    if not isinstance(shop, dict):
+    if not isinstance(row.get("shop_info"), dict):
         warnings.append(f"rank {rank}: shop_info missing; shop columns left blank")
-        shop = {}
-    for key in SHOP_COLUMNS:
-        if key in ("main_category_id", "main_category_name"):
-            continue
-        out[key] = _read(key, shop.get(key), rank, warnings)
-    out["seller_id"] = _seller_id(shop.get("seller_id"), rank, warnings)
-    main_category = shop.get("main_category") if isinstance(shop.get("main_category"), dict) else {}
-    out["main_category_id"] = _read("main_category_id", main_category.get("category_id"), rank, warnings)
-    out["main_category_name"] = _read("main_category_name", main_category.get("name"), rank, warnings)
-    rank_category = row.get("rank_category") if isinstance(row.get("rank_category"), dict) else {}
-    out["rank_category_id"] = _read("rank_category_id", rank_category.get("category_id"), rank, warnings)
-    out["rank_category_name"] = _read("rank_category_name", rank_category.get("name"), rank, warnings)
-    for key in ("total_affiliate_count", "affiliate_count", "sale_product_count", "units_sold",
-                "gmv", "usd_gmv", "units_sold_inc_rate", "gmv_inc_rate"):
-        out[key] = _read(key, row.get(key), rank, warnings)
-    out["currency"] = _read("currency", row.get("currency") or shop.get("currency"), rank, warnings)
+    for column in COLUMNS[1:]:
+        value = _lookup(row, column.source)
+        if column.name == "currency":
+            value = value or _lookup(row, ("shop_info", "currency"))
+        if column.kind is ID:
+            out[column.name] = _seller_id(value, rank, warnings)
+        else:
+            out[column.name] = _read(column, value, rank, warnings)
     return out
 
 
-def _read(column: str, value: object, rank: int, warnings: list[str]) -> object:
+def _lookup(row: dict, path: tuple[str, ...]) -> object:
+    """The value at ``path`` inside a row, None where an object on the way is missing."""
+    value: object = row
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _read(column: Column, value: object, rank: int, warnings: list[str]) -> object:
     if value is None:
         return None
-    if column in RATE_COLUMNS:
-        return _rate(column, value, rank, warnings)
-    kind = dtype_of(column)
+    if column.kind is RATE:
+        return _rate(column.name, value, rank, warnings)
+    kind = column.dtype
     if kind == "string":
         if isinstance(value, str):
             return value
@@ -149,7 +119,7 @@ def _read(column: str, value: object, rank: int, warnings: list[str]) -> object:
         return value
     elif isinstance(value, float) and value.is_integer() and abs(value) <= _INT64_MAX:
         return int(value)
-    warnings.append(f"rank {rank}: {column} {_short(value)} is not a {_kind_name(kind)}; left blank")
+    warnings.append(f"rank {rank}: {column.name} {_short(value)} is not a {_kind_name(kind)}; left blank")
     return None
 
 
@@ -214,36 +184,3 @@ def _kind_name(kind: str) -> str:
 def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
-
-
-@dataclass
-class RankingResult:
-    """A ranking table and what the API said about it.
-
-    ``date_type``/``date_value`` are the period the API says it answered, which may differ
-    from the one asked; ``total`` is the ranking's length; ``fetched_at`` (UTC) is when the
-    first page was fetched from the API (not from a cache).
-    """
-
-    frame: pd.DataFrame
-    query: object
-    rows_asked: int
-    total: int | None
-    date_type: str | None
-    date_value: str | None
-    fetched_at: dt.datetime
-    request_ids: tuple[str, ...] = ()
-    from_cache: bool = False
-    stale: bool = False
-    stale_reason: str | None = None
-    warnings: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        self.frame.attrs.update(
-            date_type=self.date_type, date_value=self.date_value, total=self.total,
-            fetched_at=self.fetched_at.isoformat(), stale=self.stale,
-        )
-
-    @property
-    def empty(self) -> bool:
-        return self.frame.empty

@@ -87,6 +87,14 @@ class RankingQuery:
         return ", ".join(parts)
 
 
+@dataclass(frozen=True)
+class TableRequest:
+    """A ranking and how many of its rows are wanted."""
+
+    query: RankingQuery
+    rows: int
+
+
 def validate_rows(rows: object) -> int:
     value = _integer("rows", rows, f"a whole number 1..{MAX_ROWS}")
     if value is None:

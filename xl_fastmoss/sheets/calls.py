@@ -10,11 +10,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from ..client import TableRequest
 from ..endpoints import ENDPOINTS, Endpoint
 from ..errors import InvalidArgument
-from ..parse import columns_for
-from ..query import RankingQuery, is_blank, validate_rows
+from ..columns import columns_for
+from ..query import RankingQuery, TableRequest, is_blank, validate_rows
 
 FUNCTION_ENDPOINTS = {
     "FM_MOSTPROMOTED": ENDPOINTS["most_promoted"],

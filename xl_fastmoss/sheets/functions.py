@@ -13,7 +13,7 @@ from collections import OrderedDict
 from ..client import default_client
 from ..errors import FastMossError
 from .calls import TableCall, read_call
-from ..parse import RankingResult
+from ..result import RankingResult
 from ..settings import Settings
 from .table import error_text, to_rows
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ..client import FastMossClient, ProgressCallback, TableRequest
+from ..client import FastMossClient, ProgressCallback
 from ..errors import FastMossError
 from .calls import TableCall, read_call
 from .cells import FmCell
-from ..parse import RankingResult
+from ..query import TableRequest
+from ..result import RankingResult
 from .table import error_text, to_rows
 
 #: The defined name of the cell both refreshes stamp with when they ran.

@@ -6,46 +6,9 @@ import math
 
 import pandas as pd
 
-from ..endpoints import Endpoint
+from ..columns import LABELS, default_fields
 from ..errors import FastMossError, MissingApiKey
-from ..parse import RankingResult
-
-LABELS = {
-    "rank": "Rank",
-    "seller_id": "Seller ID",
-    "name": "Shop",
-    "brand": "Brand",
-    "seller_company": "Company",
-    "avatar": "Avatar URL",
-    "region": "Region",
-    "product_count": "Products listed",
-    "shop_rating": "Rating",
-    "main_category_id": "Main category ID",
-    "main_category_name": "Main category",
-    "is_fully_managed": "Fully managed",
-    "is_cross_border": "Cross-border",
-    "shop_type": "Shop type",
-    "status": "Status",
-    "rank_category_id": "Ranking category ID",
-    "rank_category_name": "Ranking category",
-    "total_affiliate_count": "Total creators",
-    "affiliate_count": "New creators",
-    "sale_product_count": "Products sold",
-    "units_sold": "Units sold",
-    "gmv": "GMV (local)",
-    "usd_gmv": "GMV (USD)",
-    "units_sold_inc_rate": "Units growth",
-    "gmv_inc_rate": "GMV growth",
-    "currency": "Currency",
-}
-
-
-def default_fields(endpoint: Endpoint) -> tuple[str, ...]:
-    """Rank, shop, id and region, then the ranking's metrics with local GMV beside its currency."""
-    counts = [m for m in endpoint.metrics if m not in ("gmv", "usd_gmv", "units_sold_inc_rate", "gmv_inc_rate")]
-    return ("rank", "name", "seller_id", "region", *counts, "gmv", "currency", "usd_gmv",
-            "units_sold_inc_rate", "gmv_inc_rate")
-
+from ..result import RankingResult
 
 def to_rows(result: RankingResult, fields: tuple[str, ...] | None = None, headers: bool = True) -> list[list]:
     """The table as Excel shows it; a period without data is one cell saying so."""
