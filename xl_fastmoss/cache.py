@@ -12,20 +12,15 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import logging
+from contextlib import AbstractContextManager
 from pathlib import Path
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import requests
-
-from .errors import ConfigurationError
 
 if TYPE_CHECKING:  # requests-cache imports every backend it finds (~0.1 s): only when a cache opens
     import requests_cache
     from requests_cache.models import CachedResponse
-
-log = logging.getLogger(__name__)
 
 CACHE_FILE_NAME = "responses.sqlite"
 
@@ -44,25 +39,42 @@ def is_cacheable(response: requests.Response) -> bool:
     return isinstance(data, dict) and isinstance(data.get("list"), list) and bool(data["list"])
 
 
-class ResponseCache:
-    """Pages by request, with a time-to-live; expired pages stay readable as stale copies."""
+class ResponseCache(Protocol):
+    """What the transport needs of a cache: pages by key, fresh or stale, and a page lock."""
 
     #: Whether other machines share this cache (and so its page locks mean something).
+    shared: bool
+
+    def key(self, url: str, body: dict) -> str: ...
+
+    def get(self, key: str) -> CachedResponse | None:
+        """The stored page, fresh or expired, or None."""
+        ...
+
+    def is_fresh(self, response: CachedResponse) -> bool: ...
+
+    def store(self, key: str, response: requests.Response) -> bool:
+        """Keep ``response`` if it is worth keeping; returns whether it was stored."""
+        ...
+
+    def lock(self, key: str) -> AbstractContextManager[object]:
+        """Held while this process calls the API for the page ``key``."""
+        ...
+
+    def describe(self) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class BackendCache:
+    """Pages kept in one requests-cache backend, with a time-to-live; expired pages stay
+    readable as stale copies."""
+
     shared = False
 
     def __init__(self, backend: requests_cache.BaseCache, ttl: float):
         self.backend = backend
         self.ttl = ttl
-
-    @classmethod
-    def open(cls, cache_dir: Path | None, ttl: float) -> ResponseCache:
-        """A SQLite file in ``cache_dir`` (WAL mode, safe for many processes); memory when None."""
-        import requests_cache
-
-        if cache_dir is None:
-            return cls(requests_cache.SQLiteCache(use_memory=True), ttl)
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        return cls(requests_cache.SQLiteCache(str(cache_dir / CACHE_FILE_NAME), wal=True), ttl)
 
     def key(self, url: str, body: dict) -> str:
         return self.backend.create_key(requests.Request("POST", url, json=body).prepare())
@@ -82,7 +94,7 @@ class ResponseCache:
         self.backend.save_response(response, key, expires)
         return True
 
-    def lock(self, key: str):
+    def lock(self, key: str) -> AbstractContextManager[object]:
         """No lock across processes for a local file: in-process requests are already merged."""
         return contextlib.nullcontext()
 
@@ -94,17 +106,11 @@ class ResponseCache:
         self.backend.close()
 
 
-def open_cache(cache_dir: Path | None, ttl: float, cache_url: str | None = None):
-    """The cache the settings ask for: the local file, or Redis in front of it."""
-    local = ResponseCache.open(cache_dir, ttl)
-    if not cache_url:
-        return local
-    if not cache_url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigurationError(f"FASTMOSS_CACHE_URL {cache_url!r} is not a redis:// URL")
-    try:
-        from .team_cache import TeamCache
-    except ImportError:  # the team extra is not installed: the local cache still serves
-        log.warning("FASTMOSS_CACHE_URL is set but the redis package is missing "
-                    "(pip install \"xl-fastmoss[team]\"); using the local cache")
-        return local
-    return TeamCache(cache_url, local, ttl)
+def open_local_cache(cache_dir: Path | None, ttl: float) -> BackendCache:
+    """A SQLite file in ``cache_dir`` (WAL mode, safe for many processes); memory when None."""
+    import requests_cache
+
+    if cache_dir is None:
+        return BackendCache(requests_cache.SQLiteCache(use_memory=True), ttl)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    return BackendCache(requests_cache.SQLiteCache(str(cache_dir / CACHE_FILE_NAME), wal=True), ttl)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import math
 import threading
 from collections.abc import Callable, Iterable
@@ -20,9 +21,9 @@ import pandas as pd
 
 import requests
 
-from .cache import open_cache
+from .cache import ResponseCache, open_local_cache
 from .endpoints import ENDPOINTS, PAGE_SIZE, Endpoint
-from .errors import FastMossError
+from .errors import ConfigurationError, FastMossError
 from .parse import rows_to_frame
 from .query import RankingQuery, TableRequest, pages_for, validate_rows
 from .result import RankingResult
@@ -31,6 +32,8 @@ from .throttle import AdaptiveLimiter
 from .transport import PageAnswer, Transport
 
 ProgressCallback = Callable[[int, int], None]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -63,7 +66,7 @@ class FastMossClient:
     def __init__(self, settings: Settings | None = None, *, session=None, **overrides):
         self.settings = settings.with_(**overrides) if settings else Settings.load(**overrides)
         self.session = session or requests.Session()
-        self.cache = open_cache(self.settings.cache_dir, self.settings.cache_ttl, self.settings.cache_url)
+        self.cache = open_cache(self.settings)
         self.limiter = AdaptiveLimiter(self.settings.max_concurrency)
         self.stats = ClientStats()
         self.transport = Transport(self.settings, self.session, self.cache, self.limiter,
@@ -239,6 +242,23 @@ class FastMossClient:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def open_cache(settings: Settings) -> ResponseCache:
+    """The cache the settings ask for: the local file, or Redis in front of it."""
+    local = open_local_cache(settings.cache_dir, settings.cache_ttl)
+    url = settings.cache_url
+    if not url:
+        return local
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigurationError(f"FASTMOSS_CACHE_URL {url!r} is not a redis:// URL")
+    try:
+        from .team_cache import TeamCache
+    except ImportError:  # the team extra is not installed: the local cache still serves
+        log.warning("FASTMOSS_CACHE_URL is set but the redis package is missing "
+                    "(pip install \"xl-fastmoss[team]\"); using the local cache")
+        return local
+    return TeamCache(url, local, settings.cache_ttl)
 
 
 class _Progress:

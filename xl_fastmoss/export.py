@@ -5,13 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from .columns import LABELS, column, default_fields
+from .files import atomic_write
 from .result import RankingResult
 from .sheets.table import no_data_text, to_rows
 
@@ -81,20 +80,10 @@ def write_xlsx(result: RankingResult, path: Path) -> None:
             elif field.endswith("_inc_rate") and isinstance(value, float):
                 cell.number_format = "0.0%"
     sheet.freeze_panes = "A3"
-    _atomic_save(lambda target: book.save(target), path)
+    with atomic_write(path) as temporary:
+        book.save(temporary)
 
 
 def write_csv(result: RankingResult, path: Path) -> None:
-    _atomic_save(lambda target: Path(target).write_text(as_csv(result), encoding="utf-8-sig", newline=""), path)
-
-
-def _atomic_save(save, path: Path) -> None:
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.", suffix=".tmp")
-    os.close(handle)
-    try:
-        save(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_write(path) as temporary:
+        temporary.write_text(as_csv(result), encoding="utf-8-sig", newline="")

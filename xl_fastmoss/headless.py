@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,18 +99,11 @@ def _stamp(book: WorkbookFile) -> dict:
 
 
 def _write_all_or_nothing(source: Path, output: Path, tables: dict, report: RefreshReport) -> None:
-    handle, staging = tempfile.mkstemp(dir=output.parent, prefix=f".{output.stem}.", suffix=output.suffix)
-    os.close(handle)
-    staging = Path(staging)
-    try:
-        written = write_values_copy(source, staging, tables, replace_spill_refs)
-        if written.conflicts:
-            report.problems = written.conflicts
-            return
-        os.replace(staging, output)
-        report.written, report.warnings = written.written, written.warnings
-    finally:
-        staging.unlink(missing_ok=True)
+    written = write_values_copy(source, output, tables, replace_spill_refs, partial=False)
+    if written.conflicts:
+        report.problems = written.conflicts
+        return
+    report.written, report.warnings = written.written, written.warnings
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ from pathlib import Path
 import platformdirs
 
 from .errors import ConfigurationError, MissingApiKey
+from .files import atomic_write
 
 APP_NAME = "xl-fastmoss"
 DEFAULT_BASE_URL = "https://openapi.fastmoss.com"
@@ -158,12 +159,8 @@ def write_config(values: dict[str, str | None]) -> Path:
             parser.remove_option("fastmoss", name)
         else:
             parser.set("fastmoss", name, str(value))
-    temporary = path.with_suffix(".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+    with atomic_write(path, private=True) as temporary, temporary.open("w", encoding="utf-8") as handle:
         parser.write(handle)
-    os.replace(temporary, path)
-    os.chmod(path, 0o600)
     return path
 
 

@@ -23,7 +23,7 @@ import requests
 import requests_cache
 from requests_cache.models import CachedResponse
 
-from .cache import ResponseCache
+from .cache import BackendCache
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +39,16 @@ _NAMESPACE = "xl-fastmoss"
 
 
 class TeamCache:
-    """Redis first, the local cache file always; the same interface as :class:`ResponseCache`."""
+    """Redis first, the local cache file always; a :class:`~xl_fastmoss.cache.ResponseCache`."""
 
     shared = True
 
-    def __init__(self, url: str, local: ResponseCache, ttl: float):
+    def __init__(self, url: str, local: BackendCache, ttl: float):
         self.url = url
         self.local = local
         self.ttl = ttl
         self._connection = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=3.0)
-        self.remote = ResponseCache(
+        self.remote = BackendCache(
             requests_cache.RedisCache(namespace=_NAMESPACE, connection=self._connection, ttl_offset=STALE_KEPT), ttl)
         self._down_since: float | None = None
         self.last_error: str | None = None

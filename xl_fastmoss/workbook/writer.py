@@ -19,7 +19,6 @@ import numbers
 import os
 import posixpath
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Callable, Mapping, Sequence
 
 from lxml import etree
 
+from ..files import atomic_write
 from .addresses import MAX_COLUMN, MAX_ROW, cell_name, range_text, split_cell, split_range
 from .reader import PARSER, CellError, WorkbookError, WorkbookFile, _local, _ns
 
@@ -112,6 +112,8 @@ def write_values_copy(
     dst: str | os.PathLike,
     tables: Mapping[tuple[str, str], Sequence[Sequence[object]]],
     rewrite_spill_refs: SpillRewriter | None = None,
+    *,
+    partial: bool = True,
 ) -> WriteReport:
     """Copy ``src`` to ``dst`` with each FM_ formula replaced by its table as plain values.
 
@@ -124,6 +126,12 @@ def write_values_copy(
         ``{(sheet, anchor): rows}``: the rows (rectangular, values str, int, float, bool, None,
         date, time or datetime) written from the anchor cell right and down. An empty table
         leaves the anchor empty.
+    rewrite_spill_refs
+        When given, spill references to a written table (``B3#``, stored as
+        ``_xlfn.ANCHORARRAY(B3)``) in any formula, conditional format, data validation or
+        defined name become its fixed range.
+    partial
+        Whether to write the copy when some tables conflict; False writes nothing then.
 
     Returns
     -------
@@ -131,71 +139,98 @@ def write_values_copy(
         The tables written and, for each one that would overwrite filled cells, a conflict
         message; such a table is not written and its formula stays.
 
-    With ``rewrite_spill_refs``, spill references to a written table (``B3#``, stored as
-    ``_xlfn.ANCHORARRAY(B3)``) in any formula, conditional format, data validation or defined
-    name become its fixed range. The copy asks Excel to recalculate everything when it opens.
+    The copy asks Excel to recalculate everything when it opens.
     """
     src, dst = Path(src), Path(dst)
     _refuse_same_file(src, dst)
     book = WorkbookFile.open(src)
-    plan = _plan(book, tables)
     report = WriteReport()
-
     with zipfile.ZipFile(src) as archive:
-        styles = _Styles(book, archive)
-        editors: dict[str, _SheetEditor] = {}
-        accepted: dict[tuple[str, str], str] = {}
-        placed: list[tuple[_SheetEditor, _Table, set]] = []
-        for sheet in book.worksheet_names:
-            if sheet not in plan:
-                continue
-            editor = editors[sheet] = _SheetEditor(archive.read(book.sheet(sheet).part))
-            occupied: set[tuple[int, int]] = set()
-            for table in sorted(plan[sheet], key=lambda t: (t.row, t.column)):
-                conflict, old_spill = editor.check(table, occupied)
-                if conflict:
-                    report.conflicts.append(conflict)
-                    continue
-                occupied.update(table.cells())
-                placed.append((editor, table, old_spill))
-                accepted[(sheet.casefold(), table.cell)] = table.range
-
-        for editor, table, old_spill in placed:
+        placement = _place_tables(book, archive, _plan(book, tables), report)
+        if report.conflicts and not partial:
+            return report
+        for editor, table, old_spill in placement.placed:
             editor.clear(old_spill - set(table.cells()))
-        for editor, table, _ in placed:
+        styles = _Styles(book, archive)
+        for editor, table, _ in placement.placed:
             editor.write(table, styles, book.date1904, report.warnings)
             report.written.append((table.sheet, table.cell, table.range))
-
-        formulas_changed = bool(placed)
-        if accepted and rewrite_spill_refs is not None:
-            for sheet in book.worksheet_names:
-                editor = editors.get(sheet)
-                if editor is None:
-                    data = archive.read(book.sheet(sheet).part)
-                    if b"#" not in data and b"anchorarray" not in data.lower():
-                        continue
-                    editor = _SheetEditor(data)
-                if editor.replace_spill_refs(rewrite_spill_refs, _spill_mapping(accepted, sheet)):
-                    editors[sheet] = editor
-                    formulas_changed = True
-
-        replaced: dict[str, bytes] = {}
-        for sheet, editor in editors.items():
-            if editor.changed:
-                editor.finish()
-                replaced[book.sheet(sheet).part] = editor.tobytes()
-        removed: set[str] = set()
-        workbook_xml = archive.read(book.workbook_part)
-        calc_chain = _calc_chain_part(book, archive) if formulas_changed else None
-        replaced[book.workbook_part] = _edit_workbook(book, workbook_xml, accepted, rewrite_spill_refs)
-        if calc_chain is not None:
-            removed.add(calc_chain)
-            replaced.update(_forget_part(book, archive, calc_chain))
-        if styles.changed:
-            replaced[book.styles_part] = styles.tobytes()
-
+        formulas_changed = bool(placement.placed)
+        if placement.accepted and rewrite_spill_refs is not None:
+            formulas_changed |= _rewrite_sheets(book, archive, placement, rewrite_spill_refs)
+        replaced, removed = _changed_parts(book, archive, placement, styles, formulas_changed,
+                                           rewrite_spill_refs)
     _write_package(src, dst, replaced, removed)
     return report
+
+
+@dataclass
+class _Placement:
+    """Where the tables go: the sheets being edited, each accepted table's range."""
+
+    editors: dict[str, _SheetEditor] = field(default_factory=dict)
+    #: ``(sheet casefolded, anchor) -> range`` of each table that will be written.
+    accepted: dict[tuple[str, str], str] = field(default_factory=dict)
+    #: ``(editor, table, cells of the anchor's previous spill)`` in writing order.
+    placed: list[tuple[_SheetEditor, _Table, set]] = field(default_factory=list)
+
+
+def _place_tables(book: WorkbookFile, archive: zipfile.ZipFile, plan: dict[str, list[_Table]],
+                  report: WriteReport) -> _Placement:
+    """Check each table against its sheet's cells; a conflict goes to ``report`` instead."""
+    placement = _Placement()
+    for sheet in book.worksheet_names:
+        if sheet not in plan:
+            continue
+        editor = placement.editors[sheet] = _SheetEditor(archive.read(book.sheet(sheet).part))
+        occupied: set[tuple[int, int]] = set()
+        for table in sorted(plan[sheet], key=lambda t: (t.row, t.column)):
+            conflict, old_spill = editor.check(table, occupied)
+            if conflict:
+                report.conflicts.append(conflict)
+                continue
+            occupied.update(table.cells())
+            placement.placed.append((editor, table, old_spill))
+            placement.accepted[(sheet.casefold(), table.cell)] = table.range
+    return placement
+
+
+def _rewrite_sheets(book: WorkbookFile, archive: zipfile.ZipFile, placement: _Placement,
+                    rewrite: SpillRewriter) -> bool:
+    """Rewrite spill references in every sheet that may hold one; whether any changed."""
+    changed = False
+    for sheet in book.worksheet_names:
+        editor = placement.editors.get(sheet)
+        if editor is None:
+            data = archive.read(book.sheet(sheet).part)
+            if b"#" not in data and b"anchorarray" not in data.lower():
+                continue
+            editor = _SheetEditor(data)
+        if editor.replace_spill_refs(rewrite, _spill_mapping(placement.accepted, sheet)):
+            placement.editors[sheet] = editor
+            changed = True
+    return changed
+
+
+def _changed_parts(book: WorkbookFile, archive: zipfile.ZipFile, placement: _Placement,
+                   styles: _Styles, formulas_changed: bool,
+                   rewrite_spill_refs: SpillRewriter | None) -> tuple[dict[str, bytes], set[str]]:
+    """The parts of the copy that differ from the source's, and the parts it drops."""
+    replaced: dict[str, bytes] = {}
+    for sheet, editor in placement.editors.items():
+        if editor.changed:
+            editor.finish()
+            replaced[book.sheet(sheet).part] = editor.tobytes()
+    removed: set[str] = set()
+    workbook_xml = archive.read(book.workbook_part)
+    replaced[book.workbook_part] = _edit_workbook(book, workbook_xml, placement.accepted, rewrite_spill_refs)
+    calc_chain = _calc_chain_part(book, archive) if formulas_changed else None
+    if calc_chain is not None:
+        removed.add(calc_chain)
+        replaced.update(_forget_part(book, archive, calc_chain))
+    if styles.changed:
+        replaced[book.styles_part] = styles.tobytes()
+    return replaced, removed
 
 
 # ---------------------------------------------------------------------------------------------
@@ -804,10 +839,9 @@ def _write_package(src: Path, dst: Path, replaced: Mapping[str, bytes], removed:
     folder = dst.parent
     if not folder.is_dir():
         raise WorkbookError(f"{dst}: the folder {folder} does not exist")
-    handle, temporary = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(handle, "wb") as stream:
-            with zipfile.ZipFile(src) as archive, zipfile.ZipFile(stream, "w") as copy_:
+        with atomic_write(dst) as temporary:
+            with zipfile.ZipFile(src) as archive, zipfile.ZipFile(temporary, "w") as copy_:
                 for info in archive.infolist():
                     if info.filename in removed:
                         continue
@@ -815,20 +849,8 @@ def _write_package(src: Path, dst: Path, replaced: Mapping[str, bytes], removed:
                     if data is None:
                         data = archive.read(info.filename)
                     copy_.writestr(_entry(info), data)
-        mode_source = dst if dst.exists() else src
-        os.chmod(temporary, os.stat(mode_source).st_mode & 0o777)
-        try:
-            os.replace(temporary, dst)
-        except PermissionError as exc:
-            raise WorkbookError(
-                f"{dst}: cannot be replaced ({exc.strerror}); is it open in Excel?"
-            ) from exc
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
+    except PermissionError as exc:
+        raise WorkbookError(f"{dst}: cannot be replaced ({exc.strerror}); is it open in Excel?") from exc
 
 
 def _entry(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
