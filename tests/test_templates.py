@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import posixpath
 import re
 import shutil
 import struct
 import sys
-import zipfile
 import zlib
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from xl_fastmoss.endpoints import ALL_REGIONS, ENDPOINTS
 from xl_fastmoss.sheets.formulas import CellRef, parse_formula
 from xl_fastmoss.workbook.addresses import split_cell
 from xl_fastmoss.columns import LABELS, default_fields
+from xl_fastmoss.workbook.package import PackageParts
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "xl_fastmoss" / "templates"
@@ -63,27 +62,14 @@ def _load_module(name: str, path: Path):
     return module
 
 
-class Package:
+class Package(PackageParts):
     """Parts of a workbook file, with the links between sheets, drawings and charts."""
 
     def __init__(self, path: Path):
-        with zipfile.ZipFile(path) as archive:
-            self.parts = {name: archive.read(name) for name in archive.namelist()}
-
-    def xml(self, part: str):
-        return etree.fromstring(self.parts[part])
+        super().__init__(PackageParts.from_path(path).parts)
 
     def rels(self, part: str) -> dict[str, tuple[str, str]]:
-        folder, name = posixpath.split(part)
-        rels_part = posixpath.join(folder, "_rels", f"{name}.rels")
-        if rels_part not in self.parts:
-            return {}
-        result = {}
-        for rel in self.xml(rels_part).findall("pr:Relationship", NS):
-            target = rel.get("Target")
-            target = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
-            result[rel.get("Id")] = (rel.get("Type").rsplit("/", 1)[-1], target)
-        return result
+        return {rid: (rel.kind, rel.target) for rid, rel in self.relationships(part).items()}
 
     def sheet_part(self, name: str) -> str:
         rels = self.rels("xl/workbook.xml")
@@ -112,10 +98,6 @@ class Package:
     def shapes(self, sheet: str) -> list:
         drawing = self.drawing(sheet)
         return [] if drawing is None else list(self.xml(drawing).iter(f"{{{NS['xdr']}}}sp"))
-
-    def content_types(self) -> dict[str, str]:
-        return {o.get("PartName").lstrip("/"): o.get("ContentType")
-                for o in self.xml("[Content_Types].xml").findall("ct:Override", NS)}
 
 
 def _vba_modules(path: Path) -> dict[str, str]:

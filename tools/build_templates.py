@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import argparse
 import io
-import posixpath
 import re
 import subprocess
 import sys
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +51,7 @@ sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 from xl_fastmoss.endpoints import ALL_REGIONS, FULLY_MANAGED_REGIONS  # noqa: E402
 from xl_fastmoss.sheets.calls import FUNCTION_ENDPOINTS  # noqa: E402
 from xl_fastmoss.columns import COUNT, MONEY, column, default_fields  # noqa: E402
+from xl_fastmoss.workbook.package import PackageParts  # noqa: E402
 
 BOOK_NAME = "FastMossDashboard"
 #: In the core properties: a rebuild gives the same bytes with the same versions only.
@@ -693,8 +692,6 @@ def build_workbook(source: Path, target: Path) -> None:
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-NS_CT = "http://schemas.openxmlformats.org/package/2006/content-types"
 NS_XDR = "http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing"
 NS_A = "http://schemas.openxmlformats.org/drawingml/2006/main"
 REL_DRAWING = f"{NS_REL}/drawing"
@@ -714,91 +711,29 @@ BUTTON_WIDTH = 1_900_000  # EMU, about 2.0 in
 BUTTON_HEIGHT = 420_000  # about 0.44 in
 
 
-def _rels_part(part: str) -> str:
-    folder, name = posixpath.split(part)
-    return posixpath.join(folder, "_rels", f"{name}.rels")
-
-
-def _target(source: str, target: str) -> str:
-    if target.startswith("/"):
-        return target.lstrip("/")
-    return posixpath.normpath(posixpath.join(posixpath.dirname(source), target))
-
-
 def _xml(root) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
 
 
-class Package:
-    """The saved workbook's parts, edited in memory."""
-
-    def __init__(self, data: bytes):
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            self.order = archive.namelist()
-            self.parts = {name: archive.read(name) for name in self.order}
-
-    def xml(self, part: str):
-        return etree.fromstring(self.parts[part])
-
-    def put(self, part: str, data: bytes) -> None:
-        if part not in self.parts:
-            self.order.append(part)
-        self.parts[part] = data
-
-    def rels(self, part: str):
-        name = _rels_part(part)
-        if name in self.parts:
-            return self.xml(name)
-        return etree.Element(f"{{{NS_PKG_REL}}}Relationships", nsmap={None: NS_PKG_REL})
-
-    def add_rel(self, part: str, rel_type: str, target: str) -> str:
-        rels = self.rels(part)
-        ids = {r.get("Id") for r in rels}
-        number = 1
-        while f"rId{number}" in ids:
-            number += 1
-        rel = etree.SubElement(rels, f"{{{NS_PKG_REL}}}Relationship")
-        rel.set("Id", f"rId{number}")
-        rel.set("Type", rel_type)
-        rel.set("Target", "/" + target)
-        self.put(_rels_part(part), _xml(rels))
-        return f"rId{number}"
-
-    def override(self, part: str, content_type: str) -> None:
-        types = self.xml("[Content_Types].xml")
-        override = etree.SubElement(types, f"{{{NS_CT}}}Override")
-        override.set("PartName", "/" + part)
-        override.set("ContentType", content_type)
-        self.put("[Content_Types].xml", _xml(types))
-
-    def sheet_parts(self) -> dict[str, str]:
-        workbook = self.xml("xl/workbook.xml")
-        rels = {r.get("Id"): _target("xl/workbook.xml", r.get("Target")) for r in self.rels("xl/workbook.xml")}
-        return {s.get("name"): rels[s.get(f"{{{NS_REL}}}id")]
-                for s in workbook.iter(f"{{{NS_MAIN}}}sheet")}
-
-    def tobytes(self) -> bytes:
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-            for name in self.order:
-                info = zipfile.ZipInfo(name, FIXED_TIME)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, self.parts[name])
-        return out.getvalue()
+def _sheet_parts(package: PackageParts) -> dict[str, str]:
+    """``{sheet name: worksheet part}``."""
+    rels = package.relationships("xl/workbook.xml")
+    return {s.get("name"): rels[s.get(f"{{{NS_REL}}}id")].target
+            for s in package.xml("xl/workbook.xml").iter(f"{{{NS_MAIN}}}sheet")}
 
 
 def finish_package(data: bytes, plan: Plan) -> bytes:
-    package = Package(data)
-    sheets = package.sheet_parts()
+    package = PackageParts.from_bytes(data)
+    sheets = _sheet_parts(package)
     _mark_dynamic_arrays(package, sheets.values())
     for sheet, col, row in plan.buttons:
         _add_button(package, sheets[sheet], col, row)
     _unlink_chart_formats(package)
     _fix_timestamps(package)
-    return package.tobytes()
+    return package.tobytes(FIXED_TIME)
 
 
-def _unlink_chart_formats(package: Package) -> None:
+def _unlink_chart_formats(package: PackageParts) -> None:
     """Charts' number formats apply as given, not the source cells' (openpyxl omits the flag)."""
     for part in [p for p in package.order if p.startswith("xl/charts/chart")]:
         chart = package.xml(part)
@@ -809,7 +744,7 @@ def _unlink_chart_formats(package: Package) -> None:
             package.put(part, _xml(chart))
 
 
-def _mark_dynamic_arrays(package: Package, sheet_parts) -> None:
+def _mark_dynamic_arrays(package: PackageParts, sheet_parts) -> None:
     marked = False
     for part in sheet_parts:
         root = package.xml(part)
@@ -823,23 +758,23 @@ def _mark_dynamic_arrays(package: Package, sheet_parts) -> None:
             marked = True
     if marked:
         package.put("xl/metadata.xml", METADATA_XML)
-        package.add_rel("xl/workbook.xml", REL_METADATA, "xl/metadata.xml")
-        package.override("xl/metadata.xml", CT_METADATA)
+        package.add_relationship("xl/workbook.xml", REL_METADATA, "xl/metadata.xml")
+        package.set_override("xl/metadata.xml", CT_METADATA)
 
 
-def _drawing_of(package: Package, sheet_part: str) -> str:
+def _drawing_of(package: PackageParts, sheet_part: str) -> str:
     """The sheet's drawing part, created (with its relationship and content type) if missing."""
-    for rel in package.rels(sheet_part):
-        if rel.get("Type") == REL_DRAWING:
-            return _target(sheet_part, rel.get("Target"))
+    for rel in package.relationships(sheet_part).values():
+        if rel.type == REL_DRAWING:
+            return rel.target
     number = 1
     while f"xl/drawings/drawing{number}.xml" in package.parts:
         number += 1
     part = f"xl/drawings/drawing{number}.xml"
     drawing = etree.Element(f"{{{NS_XDR}}}wsDr", nsmap={"xdr": NS_XDR, "a": NS_A})
     package.put(part, _xml(drawing))
-    package.override(part, CT_DRAWING)
-    rel_id = package.add_rel(sheet_part, REL_DRAWING, part)
+    package.set_override(part, CT_DRAWING)
+    rel_id = package.add_relationship(sheet_part, REL_DRAWING, part)
     sheet = package.xml(sheet_part)
     element = etree.Element(f"{{{NS_MAIN}}}drawing")
     element.set(f"{{{NS_REL}}}id", rel_id)
@@ -852,7 +787,7 @@ def _drawing_of(package: Package, sheet_part: str) -> str:
     return part
 
 
-def _add_button(package: Package, sheet_part: str, col: int, row: int) -> None:
+def _add_button(package: PackageParts, sheet_part: str, col: int, row: int) -> None:
     part = _drawing_of(package, sheet_part)
     drawing = package.xml(part)
     ids = [int(e.get("id")) for e in drawing.iter() if etree.QName(e).localname == "cNvPr" and e.get("id", "").isdigit()]
@@ -895,7 +830,7 @@ def _add_button(package: Package, sheet_part: str, col: int, row: int) -> None:
     package.put(part, _xml(drawing))
 
 
-def _fix_timestamps(package: Package) -> None:
+def _fix_timestamps(package: PackageParts) -> None:
     part = "docProps/core.xml"
     if part not in package.parts:
         return

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import posixpath
 import re
 import zipfile
 from dataclasses import dataclass
@@ -18,6 +17,15 @@ from typing import Iterator
 from lxml import etree
 
 from .addresses import cell_name, split_cell, split_range
+from .package import (
+    DOC_REL_NS,
+    STRICT_DOC_REL_NS,
+    PackageFile,
+    WorkbookError,
+    local_name,
+    namespace_of,
+    parse_xml,
+)
 
 __all__ = [
     "WorkbookError",
@@ -29,17 +37,6 @@ __all__ = [
     "is_date_format",
     "decode_xstring",
 ]
-
-REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-DOC_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-STRICT_DOC_REL_NS = "http://purl.oclc.org/ooxml/officeDocument/relationships"
-
-PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
-
-
-class WorkbookError(Exception):
-    """A workbook file cannot be read or written as asked; the message names the file."""
-
 
 class CellError(str):
     """An error value saved in a cell (``#N/A``, ``#NAME?``...); compares equal to its text."""
@@ -83,14 +80,6 @@ class CellData:
     style: int = 0
 
 
-def _local(tag: object) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def _ns(element: etree._Element) -> str:
-    return element.tag[1:].split("}", 1)[0] if element.tag.startswith("{") else ""
-
-
 _XSTRING_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
@@ -105,12 +94,12 @@ def _rich_text(element: etree._Element) -> str:
     """Text of an ``<si>`` or ``<is>``: its ``<t>`` and its runs' ``<t>``, not phonetic runs."""
     parts = []
     for child in element:
-        name = _local(child.tag)
+        name = local_name(child.tag)
         if name == "t":
             parts.append(child.text or "")
         elif name == "r":
             for grandchild in child:
-                if _local(grandchild.tag) == "t":
+                if local_name(grandchild.tag) == "t":
                     parts.append(grandchild.text or "")
     return decode_xstring("".join(parts))
 
@@ -174,7 +163,7 @@ class WorkbookFile:
         self.date_styles: frozenset[int] = frozenset()
         self.style_count = 0
         self.styles_part: str | None = None
-        self._parts: dict[str, str] = {}
+        self.package = PackageFile(path)
         self._cells: dict[str, dict[str, CellData]] = {}
 
     @classmethod
@@ -182,8 +171,7 @@ class WorkbookFile:
         """Read the workbook structure; cell values are read per sheet on first use."""
         book = cls(Path(path))
         try:
-            with zipfile.ZipFile(book.path) as archive:
-                book._load(archive)
+            book._load()
         except (zipfile.BadZipFile, etree.XMLSyntaxError, KeyError) as exc:
             raise WorkbookError(f"{book.path}: not a readable Excel workbook ({exc})") from exc
         except OSError as exc:
@@ -192,12 +180,12 @@ class WorkbookFile:
 
     # -- structure --------------------------------------------------------------------------
 
-    def _load(self, archive: zipfile.ZipFile) -> None:
-        self._parts = {name.lower(): name for name in archive.namelist()}
-        self.workbook_part = self._office_document(archive)
-        workbook = etree.fromstring(self._read(archive, self.workbook_part), PARSER)
-        ns = _ns(workbook)
-        rels = self.relationships(archive, self.workbook_part)
+    def _load(self) -> None:
+        package = self.package
+        self.workbook_part = package.office_document()
+        workbook = parse_xml(package.read(self.workbook_part))
+        ns = namespace_of(workbook)
+        rels = {rid: rel for rid, rel in package.relationships(self.workbook_part).items() if not rel.external}
 
         properties = workbook.find(f"{{{ns}}}workbookPr")
         if properties is not None:
@@ -207,22 +195,20 @@ class WorkbookFile:
         sheet_elements = [
             element
             for element in (sheets_element if sheets_element is not None else [])
-            if _local(element.tag) == "sheet"
+            if local_name(element.tag) == "sheet"
         ]
         for index, sheet in enumerate(sheet_elements):
             rel_id = sheet.get(f"{{{DOC_REL_NS}}}id") or sheet.get(f"{{{STRICT_DOC_REL_NS}}}id")
             kind, part = "worksheet", None
             if rel_id in rels:
-                rel_type, part = rels[rel_id]
-                kind = rel_type.rsplit("/", 1)[-1]
-                part = self._parts.get(part.lower())
+                kind, part = rels[rel_id].kind, package.part(rels[rel_id].target)
             self.sheets.append(
                 SheetInfo(sheet.get("name"), part, index, kind, sheet.get("state", "visible"))
             )
 
         names_element = workbook.find(f"{{{ns}}}definedNames")
         for element in names_element if names_element is not None else []:
-            if _local(element.tag) != "definedName":
+            if local_name(element.tag) != "definedName":
                 continue
             scope = None
             if element.get("localSheetId") is not None:
@@ -237,49 +223,21 @@ class WorkbookFile:
                 )
             )
 
-        for rel_type, part in rels.values():
-            kind = rel_type.rsplit("/", 1)[-1]
-            if kind == "sharedStrings" and part.lower() in self._parts:
-                self._load_shared_strings(self._read(archive, part))
-            elif kind == "styles" and part.lower() in self._parts:
-                self.styles_part = self._parts[part.lower()]
-                self._load_styles(self._read(archive, part))
-
-    def _office_document(self, archive: zipfile.ZipFile) -> str:
-        for rel_type, part in self.relationships(archive, "").values():
-            if rel_type.endswith("/officeDocument") and part.lower() in self._parts:
-                return self._parts[part.lower()]
-        if "xl/workbook.xml" in self._parts:
-            return self._parts["xl/workbook.xml"]
-        raise WorkbookError(f"{self.path}: no workbook part in the package")
-
-    def _read(self, archive: zipfile.ZipFile, part: str) -> bytes:
-        return archive.read(self._parts.get(part.lower(), part))
-
-    def relationships(
-        self, archive: zipfile.ZipFile, source_part: str
-    ) -> dict[str, tuple[str, str]]:
-        """``{rId: (type, target part)}`` of a part (``""`` for the package's own rels)."""
-        folder, name = posixpath.split(source_part)
-        rels_part = posixpath.join(folder, "_rels", f"{name}.rels")
-        if rels_part.lower() not in self._parts:
-            return {}
-        root = etree.fromstring(self._read(archive, rels_part), PARSER)
-        result = {}
-        for rel in root:
-            if _local(rel.tag) != "Relationship" or rel.get("TargetMode") == "External":
-                continue
-            target = resolve_target(source_part, rel.get("Target", ""))
-            result[rel.get("Id")] = (rel.get("Type", ""), target)
-        return result
+        for rel in rels.values():
+            part = package.part(rel.target)
+            if rel.kind == "sharedStrings" and part:
+                self._load_shared_strings(package.read(part))
+            elif rel.kind == "styles" and part:
+                self.styles_part = part
+                self._load_styles(package.read(part))
 
     def _load_shared_strings(self, data: bytes) -> None:
-        root = etree.fromstring(data, PARSER)
-        self.shared_strings = [_rich_text(si) for si in root if _local(si.tag) == "si"]
+        root = parse_xml(data)
+        self.shared_strings = [_rich_text(si) for si in root if local_name(si.tag) == "si"]
 
     def _load_styles(self, data: bytes) -> None:
-        root = etree.fromstring(data, PARSER)
-        ns = _ns(root)
+        root = parse_xml(data)
+        ns = namespace_of(root)
         custom = {}
         formats = root.find(f"{{{ns}}}numFmts")
         for element in formats if formats is not None else []:
@@ -321,9 +279,7 @@ class WorkbookFile:
         """Every cell of a worksheet that holds a value or a formula, by address (``"B3"``)."""
         info = self.sheet(sheet)
         if info.name not in self._cells:
-            with zipfile.ZipFile(self.path) as archive:
-                data = archive.read(info.part)
-            self._cells[info.name] = dict(self._parse_cells(data))
+            self._cells[info.name] = dict(self._parse_cells(self.package.read(info.part)))
         return self._cells[info.name]
 
     def formula_cells(self, sheet: str) -> list[CellData]:
@@ -349,19 +305,19 @@ class WorkbookFile:
         return rows
 
     def _parse_cells(self, data: bytes) -> Iterator[tuple[str, CellData]]:
-        root = etree.fromstring(data, PARSER)
-        ns = _ns(root)
+        root = parse_xml(data)
+        ns = namespace_of(root)
         sheet_data = root.find(f"{{{ns}}}sheetData")
         if sheet_data is None:
             return
         row_number = 0
         for row in sheet_data:
-            if _local(row.tag) != "row":
+            if local_name(row.tag) != "row":
                 continue
             row_number = int(row.get("r")) if row.get("r") else row_number + 1
             column = 0
             for c in row:
-                if _local(c.tag) != "c":
+                if local_name(c.tag) != "c":
                     continue
                 if c.get("r"):
                     _, column = split_cell(c.get("r"))
@@ -439,14 +395,6 @@ class WorkbookFile:
             if defined.name.casefold() == wanted and defined.scope is None:
                 return defined
         return None
-
-
-def resolve_target(source_part: str, target: str) -> str:
-    """The part a relationship target points to, relative to the part that holds it."""
-    if target.startswith("/"):
-        return target.lstrip("/")
-    folder = posixpath.dirname(source_part)
-    return posixpath.normpath(posixpath.join(folder, target))
 
 
 def _number(text: str) -> int | float:

@@ -17,7 +17,6 @@ import decimal
 import math
 import numbers
 import os
-import posixpath
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -26,9 +25,20 @@ from typing import Callable, Mapping, Sequence
 
 from lxml import etree
 
-from ..files import atomic_write
 from .addresses import MAX_COLUMN, MAX_ROW, cell_name, range_text, split_cell, split_range
-from .reader import PARSER, CellError, WorkbookError, WorkbookFile, _local, _ns
+from .package import (
+    CONTENT_TYPES_PART,
+    WorkbookError,
+    local_name,
+    namespace_of,
+    parse_xml,
+    rels_part_of,
+    serialise,
+    without_override,
+    without_relationships,
+    write_package,
+)
+from .reader import CellError, WorkbookFile
 
 #: ``mapping(sheet, anchor)``: the fixed range now holding the array anchored at ``anchor`` of
 #: ``sheet`` (None for an unqualified reference's own sheet), or None to leave a reference alone.
@@ -52,7 +62,6 @@ _FORMULA_TAGS = frozenset({"f", "formula", "formula1", "formula2"})
 #: The error values a cell may hold in a file (``t="e"``).
 _CELL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
                           "#GETTING_DATA"})
-_DEFAULT_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
 # After sheets, functionGroups, externalReferences and definedNames; before these.
 _AFTER_CALC_PR = frozenset({
     "oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes",
@@ -160,7 +169,7 @@ def write_values_copy(
             formulas_changed |= _rewrite_sheets(book, archive, placement, rewrite_spill_refs)
         replaced, removed = _changed_parts(book, archive, placement, styles, formulas_changed,
                                            rewrite_spill_refs)
-    _write_package(src, dst, replaced, removed)
+    write_package(src, dst, replaced, removed)
     return report
 
 
@@ -224,10 +233,10 @@ def _changed_parts(book: WorkbookFile, archive: zipfile.ZipFile, placement: _Pla
     removed: set[str] = set()
     workbook_xml = archive.read(book.workbook_part)
     replaced[book.workbook_part] = _edit_workbook(book, workbook_xml, placement.accepted, rewrite_spill_refs)
-    calc_chain = _calc_chain_part(book, archive) if formulas_changed else None
+    calc_chain = _calc_chain_part(book) if formulas_changed else None
     if calc_chain is not None:
         removed.add(calc_chain)
-        replaced.update(_forget_part(book, archive, calc_chain))
+        replaced.update(_forget_calc_chain(book, calc_chain))
     if styles.changed:
         replaced[book.styles_part] = styles.tobytes()
     return replaced, removed
@@ -327,8 +336,8 @@ class _SheetEditor:
 
     def __init__(self, data: bytes):
         self.original = data
-        self.root = etree.fromstring(data, PARSER)
-        self.ns = _ns(self.root)
+        self.root = parse_xml(data)
+        self.ns = namespace_of(self.root)
         self.changed = False
         self.touched_rows: set[int] = set()
         sheet_data = self.root.find(self._tag("sheetData"))
@@ -336,7 +345,7 @@ class _SheetEditor:
             sheet_data = etree.SubElement(self.root, self._tag("sheetData"))
             position = 0
             for i, child in enumerate(self.root):
-                if _local(child.tag) in _BEFORE_SHEET_DATA:
+                if local_name(child.tag) in _BEFORE_SHEET_DATA:
                     position = i + 1
             self.root.insert(position, sheet_data)
         self.sheet_data = sheet_data
@@ -344,14 +353,14 @@ class _SheetEditor:
         self.cells: dict[tuple[int, int], etree._Element] = {}
         row_number = 0
         for row in sheet_data:
-            if _local(row.tag) != "row":
+            if local_name(row.tag) != "row":
                 continue
             row_number = int(row.get("r")) if row.get("r") else row_number + 1
             row.set("r", str(row_number))
             self.rows[row_number] = row
             column = 0
             for c in row:
-                if _local(c.tag) != "c":
+                if local_name(c.tag) != "c":
                     continue
                 column = split_cell(c.get("r"))[1] if c.get("r") else column + 1
                 c.set("r", cell_name(row_number, column))
@@ -506,7 +515,7 @@ class _SheetEditor:
         self.changed = True
         self.touched_rows.add(position[0])
         for child in list(c):
-            if _local(child.tag) in ("f", "v", "is"):
+            if local_name(child.tag) in ("f", "v", "is"):
                 c.remove(child)
         for attribute in ("t", "vm", "cm"):
             c.attrib.pop(attribute, None)
@@ -547,11 +556,11 @@ class _SheetEditor:
             c.set("s", style)
         self.cells[position] = c
         previous = c.getprevious()
-        if previous is None or (_local(previous.tag) == "c" and split_cell(previous.get("r"))[1] < column):
+        if previous is None or (local_name(previous.tag) == "c" and split_cell(previous.get("r"))[1] < column):
             return c  # the usual left-to-right fill: already in place, no scan of the row
         index = len(row) - 1
         for i, child in enumerate(row):
-            name = _local(child.tag)
+            name = local_name(child.tag)
             if child is c or name not in ("c", "extLst"):
                 continue  # comments and processing instructions stay where they are
             if name == "extLst" or split_cell(child.get("r"))[1] > column:
@@ -588,7 +597,7 @@ class _SheetEditor:
     def replace_spill_refs(self, rewrite: SpillRewriter, mapping: SpillMapping) -> bool:
         changed = False
         for element in self.root.iter():
-            if _local(element.tag) not in _FORMULA_TAGS or not element.text:
+            if local_name(element.tag) not in _FORMULA_TAGS or not element.text:
                 continue
             text = element.text
             if "#" not in text and "anchorarray" not in text.lower():
@@ -624,11 +633,11 @@ class _SheetEditor:
         if dimension is None:
             dimension = etree.SubElement(self.root, self._tag("dimension"))
             first = self.root[0]
-            self.root.insert(1 if _local(first.tag) == "sheetPr" else 0, dimension)
+            self.root.insert(1 if local_name(first.tag) == "sheetPr" else 0, dimension)
         dimension.set("ref", ref)
 
     def tobytes(self) -> bytes:
-        return _serialise(self.root, self.original)
+        return serialise(self.root, self.original)
 
 
 def _bisect(values: list[int], value: int) -> int:
@@ -734,12 +743,12 @@ class _Styles:
             return self._made[key]
         if self._root is None:
             self._original = self._archive.read(self.part)
-            self._root = etree.fromstring(self._original, PARSER)
-        ns = _ns(self._root)
+            self._root = parse_xml(self._original)
+        ns = namespace_of(self._root)
         xfs = self._root.find(f"{{{ns}}}cellXfs")
         if xfs is None:
             return style
-        existing = [xf for xf in xfs if _local(xf.tag) == "xf"]
+        existing = [xf for xf in xfs if local_name(xf.tag) == "xf"]
         base = existing[style] if style < len(existing) else (existing[0] if existing else None)
         xf = etree.SubElement(xfs, f"{{{ns}}}xf")
         if base is not None:
@@ -757,7 +766,7 @@ class _Styles:
         return new_style
 
     def tobytes(self) -> bytes:
-        return _serialise(self._root, self._original)
+        return serialise(self._root, self._original)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -766,13 +775,13 @@ class _Styles:
 
 def _edit_workbook(book: WorkbookFile, data: bytes, accepted,
                    rewrite_spill_refs: SpillRewriter | None) -> bytes:
-    root = etree.fromstring(data, PARSER)
-    ns = _ns(root)
+    root = parse_xml(data)
+    ns = namespace_of(root)
     sheets_by_index = {info.index: info.name for info in book.sheets}
     names = root.find(f"{{{ns}}}definedNames")
     if accepted and names is not None and rewrite_spill_refs is not None:
         for element in names:
-            if _local(element.tag) != "definedName" or not element.text:
+            if local_name(element.tag) != "definedName" or not element.text:
                 continue
             scope = element.get("localSheetId")
             sheet = sheets_by_index.get(int(scope)) if scope is not None else None
@@ -782,83 +791,26 @@ def _edit_workbook(book: WorkbookFile, data: bytes, accepted,
         calc = etree.SubElement(root, f"{{{ns}}}calcPr")
         position = len(root) - 1
         for i, child in enumerate(root):
-            if child is not calc and _local(child.tag) in _AFTER_CALC_PR:
+            if child is not calc and local_name(child.tag) in _AFTER_CALC_PR:
                 position = i
                 break
         root.insert(position, calc)
     calc.set("fullCalcOnLoad", "1")
-    return _serialise(root, data)
+    return serialise(root, data)
 
 
-def _calc_chain_part(book: WorkbookFile, archive: zipfile.ZipFile) -> str | None:
-    for rel_type, part in book.relationships(archive, book.workbook_part).values():
-        if rel_type.endswith("/calcChain") and part in archive.namelist():
-            return part
+def _calc_chain_part(book: WorkbookFile) -> str | None:
+    for rel in book.package.relationships(book.workbook_part).values():
+        if rel.kind == "calcChain" and book.package.part(rel.target):
+            return book.package.part(rel.target)
     return None
 
 
-def _forget_part(book: WorkbookFile, archive: zipfile.ZipFile, part: str) -> dict[str, bytes]:
-    """The content types and workbook relationships without their entries for ``part``."""
-    replaced = {}
-    types_data = archive.read("[Content_Types].xml")
-    types = etree.fromstring(types_data, PARSER)
-    for element in list(types):
-        name = element.get("PartName", "").lstrip("/")
-        if _local(element.tag) == "Override" and name.lower() == part.lower():
-            types.remove(element)
-    replaced["[Content_Types].xml"] = _serialise(types, types_data)
-
-    folder, name = posixpath.split(book.workbook_part)
-    rels_part = posixpath.join(folder, "_rels", f"{name}.rels")
-    rels_data = archive.read(rels_part)
-    rels = etree.fromstring(rels_data, PARSER)
-    for element in list(rels):
-        if _local(element.tag) == "Relationship" and element.get("Type", "").endswith("/calcChain"):
-            rels.remove(element)
-    replaced[rels_part] = _serialise(rels, rels_data)
-    return replaced
-
-
-_DECLARATION = re.compile(rb"^(\xef\xbb\xbf)?\s*<\?xml[^>]*\?>\s*")
-
-
-def _serialise(root: etree._Element, original: bytes) -> bytes:
-    """The tree as UTF-8, under the XML declaration the part had."""
-    body = etree.tostring(root.getroottree(), encoding="UTF-8", xml_declaration=False)
-    match = _DECLARATION.match(original)
-    if match:
-        declaration = match.group(0)
-        encoding = re.search(rb"encoding\s*=\s*[\"']([^\"']+)", declaration)
-        if encoding is None or encoding.group(1).lower().replace(b"-", b"") == b"utf8":
-            return declaration + body
-    return _DEFAULT_DECLARATION + body
-
-
-def _write_package(src: Path, dst: Path, replaced: Mapping[str, bytes], removed: set[str]) -> None:
-    """Write the copy next to ``dst`` and move it into place only once it is complete."""
-    folder = dst.parent
-    if not folder.is_dir():
-        raise WorkbookError(f"{dst}: the folder {folder} does not exist")
-    try:
-        with atomic_write(dst) as temporary:
-            with zipfile.ZipFile(src) as archive, zipfile.ZipFile(temporary, "w") as copy_:
-                for info in archive.infolist():
-                    if info.filename in removed:
-                        continue
-                    data = replaced.get(info.filename)
-                    if data is None:
-                        data = archive.read(info.filename)
-                    copy_.writestr(_entry(info), data)
-    except PermissionError as exc:
-        raise WorkbookError(f"{dst}: cannot be replaced ({exc.strerror}); is it open in Excel?") from exc
-
-
-def _entry(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
-    """A fresh entry with the original's name, time, compression and attributes."""
-    date_time = info.date_time if info.date_time[0] >= 1980 else (1980, 1, 1, 0, 0, 0)
-    entry = zipfile.ZipInfo(info.filename, date_time)
-    entry.compress_type = info.compress_type
-    entry.comment = info.comment
-    entry.external_attr = info.external_attr
-    entry.create_system = info.create_system
-    return entry
+def _forget_calc_chain(book: WorkbookFile, part: str) -> dict[str, bytes]:
+    """The content types and workbook relationships without their entries for the calc chain."""
+    rels_part = rels_part_of(book.workbook_part)
+    return {
+        CONTENT_TYPES_PART: without_override(book.package.read(CONTENT_TYPES_PART), part),
+        rels_part: without_relationships(book.package.read(rels_part), book.workbook_part,
+                                         lambda rel: rel.kind == "calcChain"),
+    }
