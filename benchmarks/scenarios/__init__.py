@@ -1,0 +1,45 @@
+"""One module per scenario, each with ``run(bench)`` appending its rows and notes; SCENARIOS in report order."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from benchmarks.scenarios import (
+    cached_table,
+    cold_ranking,
+    dashboard_refresh,
+    identical_in_flight,
+    import_time,
+    memory,
+    team,
+    throttled_refresh,
+    workbook_refresh,
+)
+
+#: Every scenario, in the order of the report's table.
+SCENARIOS: tuple[ModuleType, ...] = (
+    cold_ranking,
+    cached_table,
+    identical_in_flight,
+    dashboard_refresh,
+    workbook_refresh,
+    throttled_refresh,
+    import_time,
+    memory,
+    team,
+)
+
+
+def scenario_name(scenario: ModuleType) -> str:
+    """The name --only and --list use: the module's own name."""
+    return scenario.__name__.rsplit(".", 1)[-1]
+
+
+def scenario_summary(scenario: ModuleType) -> str:
+    """What the scenario measures: the first line of its run's docstring."""
+    return scenario.run.__doc__.splitlines()[0]
+
+
+def scenarios_named(names: list[str] | None) -> list[ModuleType]:
+    """The scenarios of ``names`` (all when None), in report order whatever the order given."""
+    return [s for s in SCENARIOS if names is None or scenario_name(s) in names]
