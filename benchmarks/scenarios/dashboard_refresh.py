@@ -19,7 +19,8 @@ from benchmarks.harness import Bench, timed
 from benchmarks.naive import naive_cell
 from benchmarks.report import Row
 from xl_fastmoss import FastMossClient, Settings
-from xl_fastmoss.refresh_plan import FormulaCell, failures, fetch_plan, plan_refresh
+from xl_fastmoss.sheets.cells import FmCell
+from xl_fastmoss.sheets.plan import failures, fetch_plan, plan_refresh
 
 CONCURRENCIES = (4, 8)
 
@@ -51,7 +52,7 @@ class RefreshRuns:
 def run(bench: Bench) -> None:
     """A workbook refresh: 24 FM_ cells over 12 queries, 4 of them 3 pages deep."""
     cells = dashboard_cells()
-    formula_cells = [FormulaCell(sheet, cell, t.function, t.formula_args()) for sheet, cell, t in cells]
+    formula_cells = [FmCell(sheet, cell, t.function, t.formula_args()) for sheet, cell, t in cells]
     bench.warm_server(DASHBOARD_QUERIES)
     naive = naive_dashboard(bench, cells)
     reps = 1 if bench.quick else 5
@@ -76,7 +77,7 @@ def naive_dashboard(bench: Bench, cells: DashboardCells) -> NaiveDashboard:
     return NaiveDashboard(seconds, bench.server.call_count, len(set(asked)))
 
 
-def refresh_runs(bench: Bench, formula_cells: list[FormulaCell], concurrency: int, reps: int) -> RefreshRuns:
+def refresh_runs(bench: Bench, formula_cells: list[FmCell], concurrency: int, reps: int) -> RefreshRuns:
     """``reps`` refreshes (plan_refresh + fetch_plan), each from a fresh cache, at ``concurrency``."""
     runs = RefreshRuns(concurrency)
     for _ in range(reps):

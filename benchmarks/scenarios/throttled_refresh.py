@@ -13,7 +13,8 @@ from benchmarks.report import Row
 from benchmarks.tables import DAY, WEEK, Table
 from xl_fastmoss import FastMossClient, Settings
 from xl_fastmoss.fake_server import FakeFastMoss, Fault
-from xl_fastmoss.refresh_plan import FormulaCell, failures, fetch_plan, plan_refresh
+from xl_fastmoss.sheets.cells import FmCell
+from xl_fastmoss.sheets.plan import failures, fetch_plan, plan_refresh
 
 REGIONS = ("US", "GB", "MX", "ES", "DE", "IT", "FR", "ID", "VN", "MY", "TH", "PH")
 
@@ -74,7 +75,7 @@ def run(bench: Bench) -> None:
 
 def refresh_through_burst(bench: Bench, tables: list[Table], burst: int, after: int) -> ThrottledRefresh:
     """plan_refresh + fetch_plan of one cell per table, ``burst`` 30003 answers after ``after`` calls."""
-    formula_cells = [FormulaCell("Sheet1", f"A{i * 110 + 1}", t.function, t.formula_args())
+    formula_cells = [FmCell("Sheet1", f"A{i * 110 + 1}", t.function, t.formula_args())
                      for i, t in enumerate(tables)]
     with bench.fresh_env():
         client = FastMossClient(Settings.load())
