@@ -59,7 +59,8 @@ def machine() -> str:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    return (f"{os.cpu_count()} CPUs (nproc {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else '?'}), "
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "?"
+    return (f"{os.cpu_count()} CPUs (nproc {usable}), "
             f"{cpu}; {platform.system()} {platform.release()}; Python {platform.python_version()}")
 
 

@@ -100,7 +100,8 @@ class StandInBook:
             def __getitem__(self, name):
                 defined = wb.defined_names[name]
                 sheet, ref = next(iter(defined.destinations))
-                return type("Name", (), {"refers_to_range": StandInRange(StandInSheet(wb[sheet]), ref.replace("$", ""))})()
+                target = StandInRange(StandInSheet(wb[sheet]), ref.replace("$", ""))
+                return type("Name", (), {"refers_to_range": target})()
 
         return Names()
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from xl_fastmoss.columns import columns_for
 from xl_fastmoss.endpoints import MOST_PROMOTED, TOP_SELLING
 from xl_fastmoss.errors import InvalidResponse
-from xl_fastmoss.columns import columns_for
 from xl_fastmoss.parse import read_envelope, rows_to_frame
 
 EXAMPLE = json.loads((Path(__file__).parents[1] / "xl_fastmoss/data/most_promoted.response.example.json").read_text())

@@ -21,10 +21,10 @@ import requests
 from xl_fastmoss import FastMossClient, Settings, TableRequest
 from xl_fastmoss.fake_server import Fault
 from xl_fastmoss.query import RankingQuery
-from xl_fastmoss.sheets.cells import FmCell
-from xl_fastmoss.sheets.plan import failures, fetch_plan, plan_refresh
 from xl_fastmoss.settings import DEFAULT_MAX_CONCURRENCY, write_config
+from xl_fastmoss.sheets.cells import FmCell
 from xl_fastmoss.sheets.functions import ranking_table
+from xl_fastmoss.sheets.plan import failures, fetch_plan, plan_refresh
 
 DAY, WEEK, MONTH = "2026-04-01", "2026-14", "2026-03"
 REPO = Path(__file__).resolve().parent.parent

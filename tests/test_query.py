@@ -17,7 +17,8 @@ def test_the_vendor_example_query_becomes_the_documented_body():
     import json
     from pathlib import Path
 
-    example = json.loads((Path(__file__).parents[1] / "xl_fastmoss/data/most_promoted.request.example.json").read_text())
+    path = Path(__file__).parents[1] / "xl_fastmoss/data/most_promoted.request.example.json"
+    example = json.loads(path.read_text())
     assert build().body(page=1, pagesize=10) == example
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from xl_fastmoss.columns import columns_for, dtype_of
 from xl_fastmoss.endpoints import MOST_PROMOTED, TOP_SELLING
 from xl_fastmoss.errors import FastMossError
-from xl_fastmoss.sheets.calls import read_call
-from xl_fastmoss.columns import columns_for, dtype_of
 from xl_fastmoss.parse import rows_to_frame
+from xl_fastmoss.sheets.calls import read_call
 
 EXAMPLE_ROW = json.loads((Path(__file__).parents[1] / "xl_fastmoss/data/most_promoted.response.example.json")
                          .read_text())["data"]["list"][0]

@@ -89,7 +89,8 @@ def test_api_text_starting_like_a_formula_is_written_as_text(secret_server, tmp_
 
     runner = CliRunner()
     runner.invoke(main, ["refresh", str(make_dashboard(tmp_path / "d.xlsx")), "--output", str(tmp_path / "v.xlsx")])
-    runner.invoke(main, ["most-promoted", "US", "14", "day", DAY, "--rows", "500", "--output", str(tmp_path / "t.xlsx")])
+    runner.invoke(main, ["most-promoted", "US", "14", "day", DAY, "--rows", "500",
+                         "--output", str(tmp_path / "t.xlsx")])
     for path in (tmp_path / "v.xlsx", tmp_path / "t.xlsx"):
         book = WorkbookFile.open(path)
         part = book.sheet(book.worksheet_names[0]).part
@@ -118,7 +119,8 @@ def test_nineteen_digit_ids_reach_every_output_exactly(secret_server, tmp_path):
     runner = CliRunner()
     as_csv = runner.invoke(main, ["most-promoted", "US", "14", "day", DAY, "--rows", "500", "--format", "csv"]).stdout
     as_json = runner.invoke(main, ["most-promoted", "US", "14", "day", DAY, "--rows", "500", "--format", "json"]).stdout
-    runner.invoke(main, ["most-promoted", "US", "14", "day", DAY, "--rows", "500", "--output", str(tmp_path / "t.xlsx")])
+    runner.invoke(main, ["most-promoted", "US", "14", "day", DAY, "--rows", "500",
+                         "--output", str(tmp_path / "t.xlsx")])
     runner.invoke(main, ["refresh", str(make_dashboard(tmp_path / "d.xlsx")), "--output", str(tmp_path / "v.xlsx")])
     csv_ids = [r["seller_id"] for r in csv.DictReader(io.StringIO(as_csv, newline=""))]
     json_ids = [r["seller_id"] for r in json.loads(as_json)["rows"]]

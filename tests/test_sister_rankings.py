@@ -4,8 +4,8 @@ import pytest
 
 import xl_fastmoss
 from xl_fastmoss import InvalidArgument
-from xl_fastmoss.endpoints import ENDPOINTS
 from xl_fastmoss.columns import columns_for
+from xl_fastmoss.endpoints import ENDPOINTS
 
 DAY = "2026-04-01"
 

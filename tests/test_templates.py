@@ -17,15 +17,14 @@ import zlib
 from pathlib import Path
 
 import pytest
-from lxml import etree
 from openpyxl import load_workbook
 from openpyxl.worksheet.formula import ArrayFormula
 
 from xl_fastmoss import macros
+from xl_fastmoss.columns import LABELS, default_fields
 from xl_fastmoss.endpoints import ALL_REGIONS, ENDPOINTS
 from xl_fastmoss.sheets.formulas import CellRef, parse_formula
 from xl_fastmoss.workbook.addresses import split_cell
-from xl_fastmoss.columns import LABELS, default_fields
 from xl_fastmoss.workbook.package import PackageParts
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -404,7 +403,7 @@ def _png(path: Path) -> tuple[int, int, float]:
             for i in range(bpp, stride):
                 line[i] = (line[i] + line[i - bpp]) & 0xFF
         elif kind == 2:
-            line = bytearray((a + b) & 0xFF for a, b in zip(line, previous))
+            line = bytearray((a + b) & 0xFF for a, b in zip(line, previous, strict=True))
         elif kind == 3:
             for i in range(stride):
                 left = line[i - bpp] if i >= bpp else 0
@@ -457,8 +456,8 @@ def test_the_refreshed_template_keeps_its_buttons_charts_vba_and_formats(client,
 
 
 def test_the_refreshed_template_renders_every_sheet(client, tmp_path, soffice):
-    from xl_fastmoss.headless import refresh_workbook
     from tools.render import render_workbook
+    from xl_fastmoss.headless import refresh_workbook
 
     output = tmp_path / "today.xlsm"
     assert refresh_workbook(BOOK, output, client).ok
@@ -466,7 +465,7 @@ def test_the_refreshed_template_renders_every_sheet(client, tmp_path, soffice):
     pages = render_workbook(output, tmp_path / "png", recalculate=True)
     assert len(pages) == len(SHEETS)  # one page per sheet
     sizes = {}
-    for sheet, page in zip(SHEETS, pages):
+    for sheet, page in zip(SHEETS, pages, strict=True):
         width, height = struct.unpack(">II", page.read_bytes()[16:24])
         sizes[sheet] = (width, height)
         assert page.stat().st_size > 2_000, sheet

@@ -18,7 +18,6 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 import pandas as pd
-
 import requests
 
 from .cache import ResponseCache, open_local_cache
@@ -165,7 +164,8 @@ class FastMossClient:
             return min(pages, max(1, math.ceil(first.page.total / PAGE_SIZE)))
         return 1 if len(first.page.rows) < PAGE_SIZE else pages
 
-    def _assemble(self, query: RankingQuery, rows: int, answers: list, progress: _Progress) -> RankingResult | FastMossError:
+    def _assemble(self, query: RankingQuery, rows: int, answers: list,
+                  progress: _Progress) -> RankingResult | FastMossError:
         first: PageAnswer = answers[0]
         warnings = list(first.page.warnings)
         frames = [rows_to_frame(first.page.rows[:rows], query.endpoint, 1, warnings)]
@@ -207,14 +207,13 @@ class FastMossClient:
         body = query.body(page)
         key = (query.endpoint.path, json.dumps(body, sort_keys=True), refresh)
         with self._in_flight_lock:
-            future = self._in_flight.get(key)
-            started = future is None
-            if started:
-                future = self._pool.submit(self._fetch_page, query.endpoint.path, body, refresh)
-                self._in_flight[key] = future
-        if started:
-            # Outside the lock: a future already done runs the callback at once, in this thread.
-            future.add_done_callback(lambda _f: self._forget(key, _f))
+            shared = self._in_flight.get(key)
+            if shared is not None:
+                return shared
+            future = self._pool.submit(self._fetch_page, query.endpoint.path, body, refresh)
+            self._in_flight[key] = future
+        # Outside the lock: a future already done runs the callback at once, in this thread.
+        future.add_done_callback(lambda _f: self._forget(key, _f))
         return future
 
     def _forget(self, key: tuple, future: Future) -> None:

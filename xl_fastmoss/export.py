@@ -18,7 +18,7 @@ from .sheets.table import no_data_text, to_rows
 def records(result: RankingResult, fields: tuple[str, ...] | None = None) -> list[dict]:
     fields = fields or tuple(result.frame.columns)
     rows = to_rows(result, fields, headers=False) if not result.empty else []
-    return [dict(zip(fields, row)) for row in rows]
+    return [dict(zip(fields, row, strict=True)) for row in rows]
 
 
 def as_json(result: RankingResult) -> str:
@@ -67,14 +67,15 @@ def write_xlsx(result: RankingResult, path: Path) -> None:
     from openpyxl import Workbook
 
     book = Workbook()
-    sheet = book.active
-    sheet.title = "Ranking"
+    sheet = book.create_sheet("Ranking")
+    book.remove(book.worksheets[0])
     sheet.append([f"{result.query.describe()}; answered {result.date_type} {result.date_value}; "
                   f"fetched {result.fetched_at:%Y-%m-%d %H:%M} UTC"])
     fields = tuple(result.frame.columns)
     for row_number, row in enumerate(to_rows(result, fields, headers=True), start=2):
-        for column, (field, value) in enumerate(zip(fields, row), start=1):
-            cell = sheet.cell(row=row_number, column=column, value=value)
+        # A period without data is one cell, so the row may be shorter than the fields.
+        for number, (field, value) in enumerate(zip(fields, row, strict=False), start=1):
+            cell = sheet.cell(row=row_number, column=number, value=value)
             if isinstance(value, str):
                 cell.data_type = "s"  # openpyxl would take "=..." for a formula
             elif field.endswith("_inc_rate") and isinstance(value, float):

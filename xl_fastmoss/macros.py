@@ -8,7 +8,6 @@ Python, so the FM_ cells then recalculate from a warm cache without waiting on t
 from __future__ import annotations
 
 import datetime as dt
-
 from dataclasses import dataclass
 
 from .client import default_client
@@ -123,6 +122,9 @@ def _stamp(book, tables: int, problems: list[str]) -> None:
     names = [s.name for s in book.sheets]
     if not problems and REPORT_SHEET not in names:
         return
-    report = book.sheets[REPORT_SHEET] if REPORT_SHEET in names else book.sheets.add(REPORT_SHEET, after=book.sheets[-1])
+    if REPORT_SHEET in names:
+        report = book.sheets[REPORT_SHEET]
+    else:
+        report = book.sheets.add(REPORT_SHEET, after=book.sheets[-1])
     report.clear_contents()
     report.range("A1").value = [[text]] + [[p] for p in problems]

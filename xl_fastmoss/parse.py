@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from typing import TypeGuard
 
 import pandas as pd
 
@@ -68,7 +69,7 @@ def rows_to_frame(rows: list, endpoint: Endpoint, first_rank: int = 1,
     warnings = warnings if warnings is not None else []
     columns = columns_for(endpoint)
     records = [_flatten(row, first_rank + i, warnings) for i, row in enumerate(rows)]
-    data = {c: pd.array([r.get(c) for r in records], dtype=column(c).dtype) for c in columns}
+    data = {c: pd.Series([r.get(c) for r in records], dtype=column(c).dtype) for c in columns}
     return pd.DataFrame(data, columns=list(columns))
 
 
@@ -79,14 +80,14 @@ def _flatten(row: object, rank: int, warnings: list[str]) -> dict:
         return out
     if not isinstance(row.get("shop_info"), dict):
         warnings.append(f"rank {rank}: shop_info missing; shop columns left blank")
-    for column in COLUMNS[1:]:
-        value = _lookup(row, column.source)
-        if column.name == "currency":
+    for read in COLUMNS[1:]:
+        value = _lookup(row, read.source)
+        if read.name == "currency":
             value = value or _lookup(row, ("shop_info", "currency"))
-        if column.kind is ID:
-            out[column.name] = _seller_id(value, rank, warnings)
+        if read.kind is ID:
+            out[read.name] = _seller_id(value, rank, warnings)
         else:
-            out[column.name] = _read(column, value, rank, warnings)
+            out[read.name] = _read(read, value, rank, warnings)
     return out
 
 
@@ -169,7 +170,7 @@ def _number(value: object) -> float | None:
     return None
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

@@ -11,6 +11,7 @@ import configparser
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -73,7 +74,7 @@ class Settings:
         def pick(name: str) -> str | None:
             return os.environ.get(_FILE_KEYS[name]) or stored.get(name)
 
-        values: dict[str, object] = {"api_key": find_api_key(stored)}
+        values: dict[str, Any] = {"api_key": find_api_key(stored)}
         if base_url := pick("base_url"):
             values["base_url"] = base_url
         cache_dir = pick("cache_dir")
@@ -108,10 +109,10 @@ class Settings:
 
 
 def find_api_key(stored: dict[str, str] | None = None) -> str | None:
-    if key := os.environ.get("FASTMOSS_API_KEY", "").strip():
-        return key
-    if key := _keyring_get():
-        return key
+    if from_environment := os.environ.get("FASTMOSS_API_KEY", "").strip():
+        return from_environment
+    if from_keyring := _keyring_get():
+        return from_keyring
     stored = _read_config_file() if stored is None else stored
     return stored.get("api_key") or None
 

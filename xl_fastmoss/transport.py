@@ -121,7 +121,7 @@ class Transport:
         hinted = _retry_after(error)
         exponential = min(_MAX_BACKOFF, self.settings.retry_backoff * 2 ** (state.attempt_number - 1))
         wait = hinted if hinted is not None else exponential * (0.5 + random.random() / 2)
-        remaining = self.settings.retry_deadline - state.seconds_since_start
+        remaining = self.settings.retry_deadline - (state.seconds_since_start or 0.0)
         return max(0.0, min(wait, remaining))
 
 

@@ -1,11 +1,10 @@
 import datetime as dt
 
 import pytest
+from package_helpers import inputs_workbook, minimal_xlsx
 
 from xl_fastmoss.sheets.cells import FmCell, find_fm_cells
 from xl_fastmoss.workbook.reader import WorkbookFile
-
-from package_helpers import inputs_workbook, minimal_xlsx
 
 
 @pytest.fixture

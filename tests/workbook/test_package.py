@@ -3,6 +3,7 @@
 import zipfile
 
 import pytest
+from package_helpers import minimal_xlsx
 
 from xl_fastmoss.workbook.package import (
     CONTENT_TYPES_PART,
@@ -12,8 +13,6 @@ from xl_fastmoss.workbook.package import (
     resolve_target,
     write_package,
 )
-
-from package_helpers import minimal_xlsx
 
 VBA_TYPE = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
 

@@ -1,14 +1,18 @@
 import datetime as dt
-import zipfile
 
-import openpyxl
 import pytest
-from lxml import etree
-from openpyxl.workbook.defined_name import DefinedName as OpenpyxlName
-
-from xl_fastmoss.workbook.reader import CellError, DefinedName, WorkbookError, WorkbookFile, decode_xstring, is_date_format, serial_to_datetime
-
 from package_helpers import inputs_workbook, minimal_xlsx
+
+from xl_fastmoss.workbook.reader import (
+    CellError,
+    DefinedName,
+    WorkbookError,
+    WorkbookFile,
+    decode_xstring,
+    is_date_format,
+    serial_to_datetime,
+)
+
 
 @pytest.fixture
 def book_path(tmp_path):

@@ -16,13 +16,12 @@ from openpyxl.styles import PatternFill
 from openpyxl.workbook.defined_name import DefinedName as OpenpyxlName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.formula import ArrayFormula
+from package_helpers import rewrite_zip
 
-from xl_fastmoss.workbook.addresses import split_cell
 from xl_fastmoss.sheets.formulas import replace_spill_refs
+from xl_fastmoss.workbook.addresses import split_cell
 from xl_fastmoss.workbook.reader import CellError, WorkbookError, WorkbookFile
 from xl_fastmoss.workbook.writer import WriteReport, write_values_copy
-
-from package_helpers import rewrite_zip
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS = {"m": MAIN}

@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from ..columns import columns_for
 from ..endpoints import ENDPOINTS, Endpoint
 from ..errors import InvalidArgument
-from ..columns import columns_for
 from ..query import RankingQuery, TableRequest, is_blank, validate_rows
 
 FUNCTION_ENDPOINTS = {

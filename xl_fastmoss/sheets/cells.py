@@ -21,19 +21,33 @@ MAX_NAME_DEPTH = 10
 
 
 class NameDefinition(Protocol):
-    #: What the name refers to, as a formula writes it, without the leading ``=``.
-    text: str
-    #: The sheet the name belongs to; None for a workbook-wide name.
-    scope: str | None
+    @property
+    def text(self) -> str:
+        """What the name refers to, as a formula writes it, without the leading ``=``."""
+        ...
+
+    @property
+    def scope(self) -> str | None:
+        """The sheet the name belongs to; None for a workbook-wide name."""
+        ...
 
 
 class FormulaCell(Protocol):
-    ref: str
-    formula: str | None
-    #: ``shared`` for a formula filled over a range and stored once, ``array`` for an array.
-    formula_type: str | None
-    #: The range a shared formula covers, or an array's.
-    formula_ref: str | None
+    @property
+    def ref(self) -> str: ...
+
+    @property
+    def formula(self) -> str | None: ...
+
+    @property
+    def formula_type(self) -> str | None:
+        """``shared`` for a formula filled over a range and stored once, ``array`` for an array."""
+        ...
+
+    @property
+    def formula_ref(self) -> str | None:
+        """The range a shared formula covers, or an array's."""
+        ...
 
 
 class Workbook(Protocol):

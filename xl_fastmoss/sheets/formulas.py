@@ -7,6 +7,12 @@ literals, so ``="FM_MOSTPROMOTED("`` is text, not a call.
 Formulas are read as a workbook file stores them (no leading ``=``, comma separators), but a
 leading ``=`` is accepted too. Excel stores a spill reference ``B3#`` as
 ``_xlfn.ANCHORARRAY(B3)``; both spellings are recognised.
+
+Hand-written because the libraries at hand cannot do this job: openpyxl's formula tokenizer
+(``openpyxl.formula.Tokenizer``) refuses a spill reference such as ``B3#`` and the error
+literal ``#SPILL!``, and its tokens keep no positions in the text, which rewriting a reference
+in place needs (checked with openpyxl 3.1.5: ``TokenizerError: Unexpected character`` for
+``=SUM(B3#)``, ``Invalid error code`` for ``#SPILL!``).
 """
 
 from __future__ import annotations
@@ -193,14 +199,14 @@ def _tokenize(text: str) -> list[_Token]:
             if previous is not None and previous.end == i and previous.kind == "word":
                 end, kind = i + 1, "hash"
             else:
-                match = _ERROR.match(text, i) or _LOOSE_ERROR.match(text, i)
-                end, kind = match.end(), "error"
-        elif char.isdigit() or (char == "." and i + 1 < n and text[i + 1].isdigit()):
-            end, kind = _NUMBER.match(text, i).end(), "number"
+                error = _ERROR.match(text, i) or _LOOSE_ERROR.match(text, i)
+                end, kind = (error.end() if error else i + 1), "error"
+        elif number := _NUMBER.match(text, i):
+            end, kind = number.end(), "number"
         elif char in _SINGLE:
             end, kind = i + 1, _SINGLE[char]
-        elif _WORD.match(text, i):
-            end, kind = _WORD.match(text, i).end(), "word"
+        elif word := _WORD.match(text, i):
+            end, kind = word.end(), "word"
         else:
             end, kind = i + 1, "op"
         tokens.append(_Token(kind, text[i:end], i, end))
@@ -394,10 +400,10 @@ def find_spill_refs(formula: str) -> list[SpillRef]:
     while i < len(tokens):
         token = tokens[i]
         if token.kind == "word" and token.text.upper() in ("_XLFN.ANCHORARRAY", "ANCHORARRAY"):
-            spill = _anchorarray(formula, tokens, i)
-            if spill is not None:
-                found.append(spill[0])
-                i = spill[1] + 1
+            anchored = _anchorarray(formula, tokens, i)
+            if anchored is not None:
+                found.append(anchored[0])
+                i = anchored[1] + 1
                 continue
         if token.kind == "hash":
             spill = _hash_spill(formula, tokens, i)
@@ -426,7 +432,7 @@ def _hash_spill(formula: str, tokens: list[_Token], index: int) -> SpillRef | No
 
 
 def _anchorarray(formula: str, tokens: list[_Token], index: int) -> tuple[SpillRef, int] | None:
-    parts = []
+    parts: list[int] = []
     j = index + 1
     while j < len(tokens) and len(parts) < 6:
         if tokens[j].kind != "space":

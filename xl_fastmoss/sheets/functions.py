@@ -12,9 +12,9 @@ from collections import OrderedDict
 
 from ..client import default_client
 from ..errors import FastMossError
-from .calls import TableCall, read_call
 from ..result import RankingResult
 from ..settings import Settings
+from .calls import TableCall, read_call
 from .table import error_text, to_rows
 
 _MAX_REMEMBERED = 256
@@ -84,7 +84,8 @@ def status_table() -> list[list]:
     except FastMossError as error:
         return [[error_text(error)]]
     rows: list[list] = [
-        ["API key", "configured" if settings.api_key else "not set: run `xl-fastmoss config --set-key` or set FASTMOSS_API_KEY"],
+        ["API key", "configured" if settings.api_key
+         else "not set: run `xl-fastmoss config --set-key` or set FASTMOSS_API_KEY"],
         ["Base URL", settings.base_url],
     ]
     client = default_client()

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 
 from ..client import FastMossClient, ProgressCallback
 from ..errors import FastMossError
-from .calls import TableCall, read_call
-from .cells import FmCell
 from ..query import TableRequest
 from ..result import RankingResult
+from .calls import TableCall, read_call
+from .cells import FmCell
 from .table import error_text, to_rows
 
 #: The defined name of the cell both refreshes stamp with when they ran.
@@ -59,9 +59,9 @@ def plan_refresh(cells: Iterable[FmCell]) -> RefreshPlan:
             plan.problems.append(cell.problem if cell.problem.startswith(cell.address) else
                                  f"{cell.address}: {cell.problem}")
             continue
-        args = tuple(cell.args) + (None,) * max(0, 4 - len(cell.args))
+        region, category_id, date_type, date_value, *options = tuple(cell.args) + (None,) * max(0, 4 - len(cell.args))
         try:
-            call = read_call(cell.function, *args[:4], args[4:])
+            call = read_call(cell.function, region, category_id, date_type, date_value, tuple(options))
         except FastMossError as error:
             plan.problems.append(f"{cell.address}: {error_text(error)}")
             continue

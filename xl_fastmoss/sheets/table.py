@@ -10,6 +10,7 @@ from ..columns import LABELS, default_fields
 from ..errors import FastMossError, MissingApiKey
 from ..result import RankingResult
 
+
 def to_rows(result: RankingResult, fields: tuple[str, ...] | None = None, headers: bool = True) -> list[list]:
     """The table as Excel shows it; a period without data is one cell saying so."""
     query = result.query
@@ -17,7 +18,7 @@ def to_rows(result: RankingResult, fields: tuple[str, ...] | None = None, header
     if result.empty:
         return [[no_data_text(result)]]
     columns = [result.frame[f].tolist() for f in fields]
-    body = [[_cell(v) for v in row] for row in zip(*columns)]
+    body = [[_cell(v) for v in row] for row in zip(*columns, strict=True)]
     return ([[LABELS[f] for f in fields]] + body) if headers else body
 
 

@@ -55,9 +55,9 @@ def is_cell_ref(text: str) -> bool:
 
 def split_cell(text: str) -> tuple[int, int]:
     """``"$B$3"`` -> ``(3, 2)`` as (row, column); raises ValueError for anything else."""
-    if not is_cell_ref(text):
-        raise ValueError(f"not a cell reference: {text!r}")
     match = _CELL.match(text)
+    if match is None or not is_cell_ref(text):
+        raise ValueError(f"not a cell reference: {text!r}")
     return int(match.group(2)), column_number(match.group(1))
 
 

@@ -172,7 +172,7 @@ class WorkbookFile:
         book = cls(Path(path))
         try:
             book._load()
-        except (zipfile.BadZipFile, etree.XMLSyntaxError, KeyError) as exc:
+        except (zipfile.BadZipFile, etree.XMLSyntaxError, KeyError, ValueError) as exc:
             raise WorkbookError(f"{book.path}: not a readable Excel workbook ({exc})") from exc
         except OSError as exc:
             raise WorkbookError(f"{book.path}: cannot be read ({exc})") from exc
@@ -203,7 +203,7 @@ class WorkbookFile:
             if rel_id in rels:
                 kind, part = rels[rel_id].kind, package.part(rels[rel_id].target)
             self.sheets.append(
-                SheetInfo(sheet.get("name"), part, index, kind, sheet.get("state", "visible"))
+                SheetInfo(sheet.get("name", ""), part, index, kind, sheet.get("state", "visible"))
             )
 
         names_element = workbook.find(f"{{{ns}}}definedNames")
@@ -211,12 +211,12 @@ class WorkbookFile:
             if local_name(element.tag) != "definedName":
                 continue
             scope = None
-            if element.get("localSheetId") is not None:
-                local_id = int(element.get("localSheetId"))
-                scope = next((s.name for s in self.sheets if s.index == local_id), None)
+            local_id = element.get("localSheetId")
+            if local_id is not None:
+                scope = next((s.name for s in self.sheets if s.index == _whole(local_id)), None)
             self.defined_names.append(
                 DefinedName(
-                    element.get("name"),
+                    element.get("name", ""),
                     (element.text or "").strip(),
                     scope,
                     element.get("hidden", "0").lower() in ("1", "true"),
@@ -242,13 +242,13 @@ class WorkbookFile:
         formats = root.find(f"{{{ns}}}numFmts")
         for element in formats if formats is not None else []:
             if element.get("numFmtId") is not None:
-                custom[int(element.get("numFmtId"))] = element.get("formatCode", "")
+                custom[_whole(element.get("numFmtId"))] = element.get("formatCode", "")
         xfs = root.find(f"{{{ns}}}cellXfs")
         dates = set()
         count = 0
         for index, xf in enumerate(xfs if xfs is not None else []):
             count = index + 1
-            format_id = int(xf.get("numFmtId", "0"))
+            format_id = _whole(xf.get("numFmtId", "0"))
             if is_date_format(format_id, custom.get(format_id)):
                 dates.add(index)
         self.date_styles = frozenset(dates)
@@ -268,6 +268,12 @@ class WorkbookFile:
                 return info
         raise KeyError(name)
 
+    def sheet_part(self, name: str) -> str:
+        """The zip part of the worksheet called ``name``; KeyError when there is none."""
+        part = self.sheet(name).part
+        assert part is not None  # sheet() finds worksheets with a part only
+        return part
+
     def has_sheet(self, name: str) -> bool:
         try:
             self.sheet(name)
@@ -279,7 +285,11 @@ class WorkbookFile:
         """Every cell of a worksheet that holds a value or a formula, by address (``"B3"``)."""
         info = self.sheet(sheet)
         if info.name not in self._cells:
-            self._cells[info.name] = dict(self._parse_cells(self.package.read(info.part)))
+            assert info.part is not None  # sheet() finds worksheets with a part only
+            try:
+                self._cells[info.name] = dict(self._parse_cells(self.package.read(info.part)))
+            except (ValueError, etree.XMLSyntaxError) as error:
+                raise WorkbookError(f"{self.path}: the sheet {info.name} cannot be read ({error})") from None
         return self._cells[info.name]
 
     def formula_cells(self, sheet: str) -> list[CellData]:
@@ -314,22 +324,20 @@ class WorkbookFile:
         for row in sheet_data:
             if local_name(row.tag) != "row":
                 continue
-            row_number = int(row.get("r")) if row.get("r") else row_number + 1
+            row_number = _whole(row.get("r")) if row.get("r") else row_number + 1
             column = 0
             for c in row:
                 if local_name(c.tag) != "c":
                     continue
-                if c.get("r"):
-                    _, column = split_cell(c.get("r"))
-                else:
-                    column += 1
+                ref_text = c.get("r")
+                column = split_cell(ref_text)[1] if ref_text else column + 1
                 ref = cell_name(row_number, column)
                 cell = self._parse_cell(c, ns, ref)
                 if cell is not None:
                     yield ref, cell
 
     def _parse_cell(self, c: etree._Element, ns: str, ref: str) -> CellData | None:
-        style = int(c.get("s", "0") or 0)
+        style = _whole(c.get("s") or "0")
         kind = c.get("t", "n")
         f = c.find(f"{{{ns}}}f")
         v = c.find(f"{{{ns}}}v")
@@ -341,7 +349,7 @@ class WorkbookFile:
         elif text is None:
             value = None
         elif kind == "s":
-            index = int(text)
+            index = _whole(text)
             value = self.shared_strings[index] if 0 <= index < len(self.shared_strings) else None
         elif kind == "str":
             value = decode_xstring(text)
@@ -373,7 +381,7 @@ class WorkbookFile:
             formula=f.text,
             formula_type=f.get("t", "normal"),
             formula_ref=f.get("ref"),
-            shared_index=int(shared_index) if shared_index is not None else None,
+            shared_index=_whole(shared_index) if shared_index is not None else None,
             style=style,
         )
 
@@ -395,6 +403,13 @@ class WorkbookFile:
             if defined.name.casefold() == wanted and defined.scope is None:
                 return defined
         return None
+
+
+def _whole(text: str | None) -> int:
+    """A whole number as a part stores it (an attribute, an index); ValueError naming it otherwise."""
+    if text is None or not re.fullmatch(r"\s*[+-]?\d{1,18}\s*", text):
+        raise ValueError(f"{text!r} is not a whole number")
+    return int(text)
 
 
 def _number(text: str) -> int | float:

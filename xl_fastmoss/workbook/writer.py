@@ -191,7 +191,7 @@ def _place_tables(book: WorkbookFile, archive: zipfile.ZipFile, plan: dict[str, 
     for sheet in book.worksheet_names:
         if sheet not in plan:
             continue
-        editor = placement.editors[sheet] = _SheetEditor(archive.read(book.sheet(sheet).part))
+        editor = placement.editors[sheet] = _SheetEditor(archive.read(book.sheet_part(sheet)))
         occupied: set[tuple[int, int]] = set()
         for table in sorted(plan[sheet], key=lambda t: (t.row, t.column)):
             conflict, old_spill = editor.check(table, occupied)
@@ -211,7 +211,7 @@ def _rewrite_sheets(book: WorkbookFile, archive: zipfile.ZipFile, placement: _Pl
     for sheet in book.worksheet_names:
         editor = placement.editors.get(sheet)
         if editor is None:
-            data = archive.read(book.sheet(sheet).part)
+            data = archive.read(book.sheet_part(sheet))
             if b"#" not in data and b"anchorarray" not in data.lower():
                 continue
             editor = _SheetEditor(data)
@@ -229,7 +229,7 @@ def _changed_parts(book: WorkbookFile, archive: zipfile.ZipFile, placement: _Pla
     for sheet, editor in placement.editors.items():
         if editor.changed:
             editor.finish()
-            replaced[book.sheet(sheet).part] = editor.tobytes()
+            replaced[book.sheet_part(sheet)] = editor.tobytes()
     removed: set[str] = set()
     workbook_xml = archive.read(book.workbook_part)
     replaced[book.workbook_part] = _edit_workbook(book, workbook_xml, placement.accepted, rewrite_spill_refs)
@@ -237,7 +237,7 @@ def _changed_parts(book: WorkbookFile, archive: zipfile.ZipFile, placement: _Pla
     if calc_chain is not None:
         removed.add(calc_chain)
         replaced.update(_forget_calc_chain(book, calc_chain))
-    if styles.changed:
+    if styles.changed and book.styles_part:
         replaced[book.styles_part] = styles.tobytes()
     return replaced, removed
 
@@ -355,14 +355,16 @@ class _SheetEditor:
         for row in sheet_data:
             if local_name(row.tag) != "row":
                 continue
-            row_number = int(row.get("r")) if row.get("r") else row_number + 1
+            row_ref = row.get("r")
+            row_number = int(row_ref) if row_ref else row_number + 1
             row.set("r", str(row_number))
             self.rows[row_number] = row
             column = 0
             for c in row:
                 if local_name(c.tag) != "c":
                     continue
-                column = split_cell(c.get("r"))[1] if c.get("r") else column + 1
+                cell_ref = c.get("r")
+                column = split_cell(cell_ref)[1] if cell_ref else column + 1
                 c.set("r", cell_name(row_number, column))
                 self.cells[(row_number, column)] = c
         self.row_numbers = sorted(self.rows)
@@ -386,9 +388,10 @@ class _SheetEditor:
         merged = []
         block = self.root.find(self._tag("mergeCells"))
         for element in block if block is not None else []:
-            if element.get("ref"):
+            ref = element.get("ref")
+            if ref:
                 try:
-                    merged.append((element.get("ref"), split_range(element.get("ref"))))
+                    merged.append((ref, split_range(ref)))
                 except ValueError:
                     continue
         return merged
@@ -404,9 +407,10 @@ class _SheetEditor:
         anchor = self.cells.get((table.row, table.column))
         old_spill: set[tuple[int, int]] = set()
         formula = self._child(anchor, "f") if anchor is not None else None
-        if formula is not None and formula.get("ref"):
+        formula_ref = formula.get("ref") if formula is not None else None
+        if formula is not None and formula_ref:
             try:
-                r1, c1, r2, c2 = split_range(formula.get("ref"))
+                r1, c1, r2, c2 = split_range(formula_ref)
             except ValueError:
                 r1 = c1 = r2 = c2 = 0
             if formula.get("t") == "shared" and (r1, c1, r2, c2) != (table.row, table.column) * 2:
@@ -470,7 +474,7 @@ class _SheetEditor:
             formula = self._child(anchor_cell, "f")
             if formula is not None:
                 anchor_cell.remove(formula)
-            anchor_cell.attrib.pop("cm", None)
+            _drop_attribute(anchor_cell, "cm")
             self.changed = True
         if table.n_rows == 0:
             if anchor_cell is not None:
@@ -518,10 +522,11 @@ class _SheetEditor:
             if local_name(child.tag) in ("f", "v", "is"):
                 c.remove(child)
         for attribute in ("t", "vm", "cm"):
-            c.attrib.pop(attribute, None)
+            _drop_attribute(c, attribute)
         if content is None or content[0] == "empty":
-            if c.get("s") is None and len(c) == 0:
-                c.getparent().remove(c)
+            parent = c.getparent()
+            if c.get("s") is None and len(c) == 0 and parent is not None:
+                parent.remove(c)
                 del self.cells[position]
             return
         kind, text = content
@@ -556,14 +561,14 @@ class _SheetEditor:
             c.set("s", style)
         self.cells[position] = c
         previous = c.getprevious()
-        if previous is None or (local_name(previous.tag) == "c" and split_cell(previous.get("r"))[1] < column):
+        if previous is None or (local_name(previous.tag) == "c" and split_cell(previous.get("r", ""))[1] < column):
             return c  # the usual left-to-right fill: already in place, no scan of the row
         index = len(row) - 1
         for i, child in enumerate(row):
             name = local_name(child.tag)
             if child is c or name not in ("c", "extLst"):
                 continue  # comments and processing instructions stay where they are
-            if name == "extLst" or split_cell(child.get("r"))[1] > column:
+            if name == "extLst" or split_cell(child.get("r", ""))[1] > column:
                 index = i
                 break
         row.insert(index, c)
@@ -586,9 +591,9 @@ class _SheetEditor:
             self._column_styles = []
             cols = self.root.find(self._tag("cols"))
             for col in cols if cols is not None else []:
-                if col.get("style") and col.get("min") and col.get("max"):
-                    span = (int(col.get("min")), int(col.get("max")), col.get("style"))
-                    self._column_styles.append(span)
+                col_style, low, high = col.get("style"), col.get("min"), col.get("max")
+                if col_style and low and high:
+                    self._column_styles.append((int(low), int(high), col_style))
         for first, last, style in self._column_styles:
             if first <= column <= last:
                 return style if style != "0" else None
@@ -638,6 +643,11 @@ class _SheetEditor:
 
     def tobytes(self) -> bytes:
         return serialise(self.root, self.original)
+
+
+def _drop_attribute(element: etree._Element, name: str) -> None:
+    if name in element.attrib:
+        del element.attrib[name]
 
 
 def _bisect(values: list[int], value: int) -> int:
@@ -691,12 +701,12 @@ def _content(value: object, date1904: bool) -> tuple:
             return ("s", str(number))
         return ("n", str(number))
     if isinstance(value, (numbers.Real, decimal.Decimal)):
-        number = float(value)
-        if math.isnan(number):
+        real = float(value)
+        if math.isnan(real):
             return ("empty",)
-        if math.isinf(number):
+        if math.isinf(real):
             return ("e", "#NUM!")
-        return ("n", repr(number))
+        return ("n", repr(real))
     raise TypeError(type(value).__name__)
 
 
@@ -766,6 +776,7 @@ class _Styles:
         return new_style
 
     def tobytes(self) -> bytes:
+        assert self._root is not None  # only a changed styles part is written
         return serialise(self._root, self._original)
 
 
