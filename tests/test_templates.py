@@ -360,7 +360,8 @@ def test_the_python_module_beside_the_workbook_refreshes_through_the_package(mon
 
 def test_the_committed_template_is_what_the_build_script_writes(tmp_path):
     pytest.importorskip("oletools.olevba")
-    build = _load_module("build_templates", ROOT / "tools" / "build_templates.py")
+    from tools import build_template as build
+
     core = Package(BOOK).xml("docProps/core.xml")
     built_with = core.findtext("{http://purl.org/dc/elements/1.1/}description")
     if built_with != build.BUILT_WITH:
@@ -370,7 +371,7 @@ def test_the_committed_template_is_what_the_build_script_writes(tmp_path):
     assert sorted(built.parts) == sorted(committed.parts)
     # The VBA is xlwings' own and changes with its version; everything else is ours.
     changed = [p for p in built.parts if p != "xl/vbaProject.bin" and built.parts[p] != committed.parts[p]]
-    assert not changed, f"run python tools/build_templates.py: {changed} differ"
+    assert not changed, f"run python -m tools.build_template: {changed} differ"
 
 
 # -- refreshed and rendered ----------------------------------------------------------------------
