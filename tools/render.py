@@ -18,8 +18,6 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-
-
 __all__ = ["RenderError", "find_soffice", "render_workbook"]
 
 DEFAULT_TIMEOUT = 120.0

@@ -20,8 +20,20 @@ Steps, a module each:
 from __future__ import annotations
 
 from .command import build_template, main
-from .names import (BOOK_FILE, BOOK_NAME, CONFIG_SHEET, DAILY, MARKETS, MONTHLY, READ_ME, REFRESH_MACRO,
-                    SHEETS, SHOP_RANKINGS, STAMP_NAME, WEEKLY)
+from .names import (
+                    BOOK_FILE,
+                    BOOK_NAME,
+                    CONFIG_SHEET,
+                    DAILY,
+                    MARKETS,
+                    MONTHLY,
+                    READ_ME,
+                    REFRESH_MACRO,
+                    SHEETS,
+                    SHOP_RANKINGS,
+                    STAMP_NAME,
+                    WEEKLY,
+)
 from .package_edits import Plan, finish_package
 from .quickstart import check_quickstart_vba, quickstart, vba_modules
 from .workbook import BUILT_WITH, build_workbook

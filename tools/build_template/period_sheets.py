@@ -14,8 +14,7 @@ from xl_fastmoss.columns import column, default_fields
 from xl_fastmoss.sheets.calls import FUNCTION_ENDPOINTS
 
 from .dashboard import refresh_corner, titles
-from .inputs import (CATEGORY, ROWS, Input, absolute, fm_formula, literal, market_input, set_fm,
-                     sort_input, write_inputs)
+from .inputs import CATEGORY, ROWS, Input, absolute, fm_formula, literal, market_input, set_fm, sort_input, write_inputs
 from .look import ACCENT_BLUE, COUNT_FORMAT, axes_visible, format_table, page_setup, set_widths
 from .names import DAILY, MONTHLY, WEEKLY
 from .package_edits import Plan

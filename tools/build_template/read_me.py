@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from openpyxl.styles import Font
 
-from .look import (BODY_FONT, DARK_BLUE, FONT, LABEL_FONT, SECTION_FONT, SUBTITLE_FONT, TITLE_FONT,
-                   page_setup, set_widths)
+from .look import (
+    BODY_FONT,
+    DARK_BLUE,
+    FONT,
+    LABEL_FONT,
+    SECTION_FONT,
+    SUBTITLE_FONT,
+    TITLE_FONT,
+    page_setup,
+    set_widths,
+)
 from .names import BOOK_FILE, BOOK_NAME, CONFIG_SHEET, READ_ME, REFRESH_MACRO, STAMP_CELL, STAMP_EMPTY
 from .package_edits import Plan
 

@@ -15,10 +15,35 @@ from openpyxl.utils import get_column_letter
 from xl_fastmoss.endpoints import FULLY_MANAGED_REGIONS
 
 from .dashboard import refresh_corner, titles
-from .inputs import (CATEGORY, PERIOD, PERIOD_TYPE, Input, absolute, fm_formula, literal, market_input,
-                     set_fm, sort_input, style_input, validation, write_inputs)
-from .look import (CENTER, COUNT_FORMAT, FONT, HINT_FONT, LABEL_FONT, MONEY_FORMAT, RIGHT, SECTION_FONT,
-                   axes_visible, format_table, page_setup, set_widths)
+from .inputs import (
+    CATEGORY,
+    PERIOD,
+    PERIOD_TYPE,
+    Input,
+    absolute,
+    fm_formula,
+    literal,
+    market_input,
+    set_fm,
+    sort_input,
+    style_input,
+    validation,
+    write_inputs,
+)
+from .look import (
+    CENTER,
+    COUNT_FORMAT,
+    FONT,
+    HINT_FONT,
+    LABEL_FONT,
+    MONEY_FORMAT,
+    RIGHT,
+    SECTION_FONT,
+    axes_visible,
+    format_table,
+    page_setup,
+    set_widths,
+)
 from .names import MARKETS, SHOP_RANKINGS
 from .package_edits import Plan
 
