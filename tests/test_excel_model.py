@@ -301,3 +301,15 @@ def test_the_model_refuses_a_formula_it_cannot_evaluate(excel, tmp_path):
     with pytest.raises(ModelGap):
         book.sheets["Sheet"]["A1"].formula2 = "=SUM(A2:A3)+A4:A5"
         book.app.calculate()
+
+
+def test_formula_of_a_constant_is_the_constant_and_of_a_formula_its_text(excel, tmp_path):
+    book = excel.open(make_book(tmp_path, constants={"A1": "FM_MOSTPROMOTED(market, ...) help", "A2": 14}))
+    sheet = book.sheets["Sheet"]
+    # VBA:excel.range.formula: "If the cell contains a constant, this property returns the constant."
+    assert sheet["A1:A2"].formula == (("FM_MOSTPROMOTED(market, ...) help",), ("14",))
+    assert sheet["A1"].api.HasFormula is False
+    book.api.Names.Add("Stamp", "=Sheet!$A$2")
+    sheet["A4"].formula = '=IF(Stamp="","none",Stamp)'  # Range.Formula: implicit intersection, as a file's formulas
+    assert sheet["A4"].formula2 == '=IF(Stamp="","none",Stamp)'  # no multi-cell reference: the same text
+    assert excel.shown(book, "Sheet!A4") == 14.0

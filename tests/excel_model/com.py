@@ -440,7 +440,7 @@ class ComRange(ComObject):
         """
         cell = self._sheet.cells.get((r, c))
         if cell is not None and cell.is_formula:
-            if array != cell.array_evaluation and _may_intersect(cell.tree):
+            if array != cell.array_evaluation and _may_intersect(cell.tree, self._sheet):
                 raise ModelGap("excel model: converting a formula between Formula and Formula2 where implicit "
                                "intersection can occur is not modelled")
             return cell.formula
@@ -621,18 +621,23 @@ def fx_quote(name: str) -> str:
     return name if name.replace("_", "").isalnum() else "'" + name.replace("'", "''") + "'"
 
 
-def _may_intersect(tree) -> bool:
-    """Whether implicit intersection could occur: a multi-cell or spill reference, or a name."""
+def _may_intersect(tree, sheet: Sheet) -> bool:
+    """Whether implicit intersection could occur: a multi-cell or spill reference (a name resolved).
+
+    The doc's own case: "=SQRT(A1)" reads the same through both, "as implicit intersection
+    could not occur" (range-formula-vs-formula2).
+    """
     if isinstance(tree, fx.Reference):
         return tree.spill or tree.area[:2] != tree.area[2:]
     if isinstance(tree, fx.Name):
-        return True
+        refers_to = sheet.book.resolve_name(tree.name, sheet)
+        return refers_to is None or _may_intersect(fx.parse(refers_to, ()), sheet)
     if isinstance(tree, fx.Call):
-        return any(_may_intersect(a) for a in tree.args)
+        return any(_may_intersect(a, sheet) for a in tree.args)
     if isinstance(tree, fx.Operation):
-        return _may_intersect(tree.left) or _may_intersect(tree.right)
+        return _may_intersect(tree.left, sheet) or _may_intersect(tree.right, sheet)
     if isinstance(tree, fx.Negate):
-        return _may_intersect(tree.operand)
+        return _may_intersect(tree.operand, sheet)
     return False
 
 
