@@ -6,10 +6,9 @@ import os
 import textwrap
 
 import pytest
-from openpyxl import Workbook
-
 from excel_model import SPILL, XL_MANUAL, ExcelModel, ModelGap
 from excel_model.com import XL_CELL_TYPE_FORMULAS
+from openpyxl import Workbook
 
 TEMPLATE_DIR = os.path.join(os.path.dirname(__file__), "..", "workbook")
 

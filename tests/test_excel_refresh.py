@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 import time_machine
-
 from excel_model import SPILL, ExcelModel
+
 from xl_fastmoss import FastMossClient, Settings
 from xl_fastmoss.fake_server import Fault
 from xl_fastmoss.fm_calls import read_call
@@ -248,8 +248,8 @@ def test_no_table_shows_spill_when_fresh(dashboard):
 def test_no_table_shows_spill_when_the_api_refuses(dashboard, server):
     excel, book = dashboard
     server.inject(Fault.API_CODE, code=30001, times=1000)
-    for name in ("Daily", "Weekly", "Monthly"):
-        book.sheets[name]["B6"].value = "2026-03" if name == "Monthly" else "2026-13" if name == "Weekly" else "2026-03-30"
+    for name, period in (("Daily", "2026-03-30"), ("Weekly", "2026-13"), ("Monthly", "2026-03")):
+        book.sheets[name]["B6"].value = period  # periods no cache holds: each table asks the API
     excel.wait_until_idle(60)
     daily = excel.table(book, "Daily!A10")
     assert len(daily) == 1 and "code 30001" in daily[0][0]

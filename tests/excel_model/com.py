@@ -10,8 +10,7 @@ https://learn.microsoft.com/office/vba/api/ are written ``VBA:excel.range.formul
 from __future__ import annotations
 
 from . import formula as fx
-from .excel import (XL_AUTOMATIC, XL_MANUAL, ExcelApp, ExcelError, ModelGap, Sheet, Workbook,
-                    excel_value)
+from .excel import XL_AUTOMATIC, XL_MANUAL, ExcelApp, ExcelError, ModelGap, Sheet, Workbook, excel_value
 from .windows_xlwings import com_error
 
 XL_CELL_TYPE_FORMULAS = -4123  # XlCellType, VBA:excel.xlcelltype
@@ -409,7 +408,8 @@ class ComRange(ComObject):
     def Value(self, data):  # _xlwindows.py:1380
         def put(r, c, value):
             if isinstance(value, str) and value.startswith("="):
-                raise ModelGap("excel model: text starting with '=' written through Value enters a formula; not modelled")
+                raise ModelGap("excel model: text starting with '=' written through Value enters a formula; "
+                               "not modelled")
             self._app.set_constant(self._sheet, r, c, excel_value(value))
         self._write(data, put)
 
@@ -571,10 +571,11 @@ class ComNames(ComObject):
         if isinstance(key, (int, float)) and not isinstance(key, bool):
             return ComName(self._book, keys[int(key) - 1])
         sheet_name, name = fx.split_sheet(str(key))
+        scope_name = (sheet_name or (self._sheet.name if self._sheet else "")).lower()
         for k in keys:
-            scope_matches = (k[0] is None and sheet_name is None) or (
-                k[0] is not None and (sheet_name or self._sheet and self._sheet.name or "").lower() == k[0].name.lower())
-            if scope_matches and k[1] == name.upper():
+            scope, upper = k
+            scope_matches = scope.name.lower() == scope_name if scope is not None else sheet_name is None
+            if scope_matches and upper == name.upper():
                 return ComName(self._book, k)
         raise com_error(DISP_E_EXCEPTION, "Exception occurred.", None, None)
 

@@ -463,7 +463,9 @@ class ExcelApp:
             if len(args) != 1:
                 raise ModelGap("excel model: ROWS takes one argument")
             a = args[0]
-            return float(a.area[2] - a.area[0] + 1) if isinstance(a, RefValue) else float(len(a) if isinstance(a, list) else 1)
+            if isinstance(a, RefValue):
+                return float(a.area[2] - a.area[0] + 1)
+            return float(len(a) if isinstance(a, list) else 1)
         raise ModelGap(f"excel model: the function {name} is not modelled")
 
     def _static_precedents(self, sheet: Sheet, tree) -> list:
