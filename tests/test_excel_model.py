@@ -10,7 +10,7 @@ from excel_model import SPILL, XL_MANUAL, ExcelModel, ModelGap
 from excel_model.com import XL_CELL_TYPE_FORMULAS
 from openpyxl import Workbook
 
-TEMPLATE_DIR = os.path.join(os.path.dirname(__file__), "..", "workbook")
+TEMPLATE_DIR = os.path.join(os.path.dirname(__file__), "..", "xl_fastmoss", "templates")
 
 UDF_MODULE = '''
 import time
@@ -169,7 +169,7 @@ def test_an_unknown_function_or_member_raises_instead_of_passing(excel, tmp_path
     with pytest.raises(NotImplementedError, match="VLOOKUP is not modelled"):
         book.sheets["Sheet"]["A1"].formula2 = "=VLOOKUP(1,A2:B3,2)"
     with pytest.raises(AttributeError, match="Application.ScreenUpdating is not modelled"):
-        excel.api.ScreenUpdating
+        _ = excel.api.ScreenUpdating
     with pytest.raises(AttributeError, match="is not modelled"):
         book.sheets["Sheet"]["A1"].color = (255, 0, 0)  # xlwings reaches Range.Interior
     with pytest.raises(AttributeError, match="setting Range.Text is not modelled"):

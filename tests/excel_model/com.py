@@ -525,10 +525,10 @@ class ComRange(ComObject):
                 rows = [list(data)]
             else:
                 rows = [list(row) for row in data]
-            if len(rows) != len(positions) or any(len(a) != len(b) for a, b in zip(rows, positions)):
+            if len(rows) != len(positions) or any(len(a) != len(b) for a, b in zip(rows, positions, strict=True)):
                 raise ModelGap(f"excel model: writing a {len(rows)}-row array to {self.Address} is not modelled")
-            for row, cells in zip(rows, positions):
-                for value, (r, c) in zip(row, cells):
+            for row, cells in zip(rows, positions, strict=True):
+                for value, (r, c) in zip(row, cells, strict=True):
                     put(r, c, value)
 
     def _enter(self, r, c, text, *, array_evaluation):

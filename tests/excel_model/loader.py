@@ -41,12 +41,12 @@ def load_workbook(model, path) -> Workbook:
         book.active_sheet = book.sheets[formulas.worksheets.index(formulas.active)]
         for name, defined in formulas.defined_names.items():
             book.names[(None, name.upper())] = (name, "=" + defined.attr_text)
-        for ws, sheet in zip(formulas.worksheets, book.sheets):
+        for ws, sheet in zip(formulas.worksheets, book.sheets, strict=True):
             for name, defined in ws.defined_names.items():
                 book.names[(sheet, name.upper())] = (name, "=" + defined.attr_text)
         # Constants first: the UDF modules named on the config sheet must be known to parse formulas.
         pending = []
-        for ws, sheet in zip(formulas.worksheets, book.sheets):
+        for ws, sheet in zip(formulas.worksheets, book.sheets, strict=True):
             values = cached[ws.title]
             spilled = set()
             for row in ws.iter_rows():
@@ -72,7 +72,7 @@ def load_workbook(model, path) -> Workbook:
 
         xlwings.utils.prepare_sys_path(f"true;{path};{path};;;;")
         model.book_dirs.add(str(path.parent))
-        for sheet, ws, values, c in pending:
+        for sheet, _ws, values, c in pending:
             _formula_cell(app, sheet, values, c, dynamic)
         if formulas.calculation.fullCalcOnLoad:
             app.calculate_full()

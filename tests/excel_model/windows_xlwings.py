@@ -156,7 +156,7 @@ def load_udf_module(module_name: str):
     ``sys.modules`` has no ``__xlfunc__``. As tests/test_udfs.py does, the real decorators from
     ``xlwings.udfs`` stand in while the module's code runs; the module object is returned and
     not put into ``sys.modules``, so the rest of the process keeps the plain one. Its imports
-    (``xl_fastmoss.sheet_functions``, the client) are the process's shared modules.
+    (``xl_fastmoss.sheets.functions``, the client) are the process's shared modules.
     """
     import xlwings as xw
 
