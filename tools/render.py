@@ -80,32 +80,10 @@ def render_workbook(
     out_dir = Path(out_dir)
     if not book.is_file():
         raise RenderError(f"{book}: no such workbook")
-    soffice = find_soffice()
-    if soffice is None:
-        raise RenderError("LibreOffice (soffice) is not on the PATH; install libreoffice-calc")
-    pdftoppm = shutil.which("pdftoppm")
-    if pdftoppm is None:
-        raise RenderError("pdftoppm is not on the PATH; install poppler-utils")
+    soffice, pdftoppm = _programs()
     out_dir.mkdir(parents=True, exist_ok=True)
-
     with tempfile.TemporaryDirectory(prefix="xl-fastmoss-render-") as work:
-        work = Path(work)
-        profile = work / "profile"
-        if recalculate:
-            (profile / "user").mkdir(parents=True)
-            (profile / "user" / "registrymodifications.xcu").write_text(_RECALC_PROFILE, encoding="utf-8")
-        target = "pdf"
-        if page_per_sheet:
-            options = {"SinglePageSheets": {"type": "boolean", "value": "true"}}
-            target = "pdf:calc_pdf_Export:" + json.dumps(options, separators=(",", ":"))
-        _run(
-            [soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
-             "--convert-to", target, "--outdir", str(work / "pdf"), str(book)],
-            timeout, "LibreOffice",
-        )
-        pdf = work / "pdf" / f"{book.stem}.pdf"
-        if not pdf.is_file():
-            raise RenderError(f"{book.name}: LibreOffice wrote no PDF")
+        pdf = _to_pdf(soffice, book, Path(work), page_per_sheet, recalculate, timeout)
         for old in out_dir.glob(f"{book.stem}-*.png"):
             old.unlink()
         _run([pdftoppm, "-png", "-r", str(resolution), str(pdf), str(out_dir / book.stem)],
@@ -114,6 +92,35 @@ def render_workbook(
     if not pages:
         raise RenderError(f"{book.name}: pdftoppm wrote no picture")
     return pages
+
+
+def _programs() -> tuple[str, str]:
+    soffice = find_soffice()
+    if soffice is None:
+        raise RenderError("LibreOffice (soffice) is not on the PATH; install libreoffice-calc")
+    pdftoppm = shutil.which("pdftoppm")
+    if pdftoppm is None:
+        raise RenderError("pdftoppm is not on the PATH; install poppler-utils")
+    return soffice, pdftoppm
+
+
+def _to_pdf(soffice: str, book: Path, work: Path, page_per_sheet: bool, recalculate: bool,
+            timeout: float) -> Path:
+    """``book`` as a PDF in ``work``, by LibreOffice with a profile of its own."""
+    profile = work / "profile"
+    if recalculate:
+        (profile / "user").mkdir(parents=True)
+        (profile / "user" / "registrymodifications.xcu").write_text(_RECALC_PROFILE, encoding="utf-8")
+    target = "pdf"
+    if page_per_sheet:
+        options = {"SinglePageSheets": {"type": "boolean", "value": "true"}}
+        target = "pdf:calc_pdf_Export:" + json.dumps(options, separators=(",", ":"))
+    _run([soffice, f"-env:UserInstallation={profile.as_uri()}", "--headless", "--norestore",
+          "--convert-to", target, "--outdir", str(work / "pdf"), str(book)], timeout, "LibreOffice")
+    pdf = work / "pdf" / f"{book.stem}.pdf"
+    if not pdf.is_file():
+        raise RenderError(f"{book.name}: LibreOffice wrote no PDF")
+    return pdf
 
 
 def _page_number(path: Path) -> int:

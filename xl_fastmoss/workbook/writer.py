@@ -400,64 +400,49 @@ class _SheetEditor:
         """(conflict message or None, cells of the anchor's previous spill that may be cleared)."""
         where = table.where
         if table.last_row > MAX_ROW or table.last_column > MAX_COLUMN:
-            return (
-                f"{where}: the table ({_size(table)}) does not fit on the sheet from "
-                f"{table.cell}; move the formula up or left"
-            ), set()
+            return (f"{where}: the table ({_size(table)}) does not fit on the sheet from "
+                    f"{table.cell}; move the formula up or left"), set()
         anchor = self.cells.get((table.row, table.column))
-        old_spill: set[tuple[int, int]] = set()
         formula = self._child(anchor, "f") if anchor is not None else None
         formula_ref = formula.get("ref") if formula is not None else None
+        old_spill: set[tuple[int, int]] = set()
         if formula is not None and formula_ref:
             try:
                 r1, c1, r2, c2 = split_range(formula_ref)
             except ValueError:
                 r1 = c1 = r2 = c2 = 0
             if formula.get("t") == "shared" and (r1, c1, r2, c2) != (table.row, table.column) * 2:
-                return (
-                    f"{where}: the formula was filled over {formula.get('ref')} as one shared "
-                    f"formula; keep it in {table.cell} only and delete the copies"
-                ), set()
+                return (f"{where}: the formula was filled over {formula_ref} as one shared "
+                        f"formula; keep it in {table.cell} only and delete the copies"), set()
             if formula.get("t") == "array":
-                old_spill = {
-                    (r, c)
-                    for r in range(r1, r2 + 1)
-                    for c in range(c1, c2 + 1)
-                    if (r, c) != (table.row, table.column)
-                }
-        filled = []
-        for position in table.cells():
-            if position in occupied:
-                filled.append(position)
-                continue
-            if position == (table.row, table.column):
-                continue
-            c = self.cells.get(position)
-            if c is None or not self._filled(c):
-                continue
-            if position in old_spill and self._child(c, "f") is None:
-                continue
-            filled.append(position)
-        merged = [
-            ref
-            for ref, (r1, c1, r2, c2) in self._merged()
-            if r1 <= table.last_row and table.row <= r2
-            and c1 <= table.last_column and table.column <= c2
-        ]
+                old_spill = {(r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)
+                             if (r, c) != (table.row, table.column)}
+        return self._overlap(table, occupied, old_spill), old_spill
+
+    def _overlap(self, table: _Table, occupied: set, old_spill: set) -> str | None:
+        """Why the table may not go where it is asked: filled or merged cells in its way."""
+        filled = [position for position in table.cells()
+                  if position in occupied or self._in_the_way(position, table, old_spill)]
+        merged = [ref for ref, (r1, c1, r2, c2) in self._merged()
+                  if r1 <= table.last_row and table.row <= r2 and c1 <= table.last_column and table.column <= c2]
         if not filled and not merged:
-            return None, old_spill
+            return None
         reasons = []
         if filled:
             reasons.append(f"would overwrite filled cells {_cell_list(filled)}")
         if merged:
             reasons.append(f"would overlap merged cells {', '.join(merged)}")
-        if merged:
-            advice = "clear or unmerge them, or move the formula"
-        else:
-            advice = "clear them or move the formula"
-        return (
-            f"{where}: the table ({_size(table)}, {table.range}) {' and '.join(reasons)}; {advice}"
-        ), old_spill
+        advice = "clear or unmerge them, or move the formula" if merged else "clear them or move the formula"
+        return f"{table.where}: the table ({_size(table)}, {table.range}) {' and '.join(reasons)}; {advice}"
+
+    def _in_the_way(self, position: tuple[int, int], table: _Table, old_spill: set) -> bool:
+        """A cell the table would overwrite: filled, and neither its anchor nor its old spill's values."""
+        if position == (table.row, table.column):
+            return False
+        c = self.cells.get(position)
+        if c is None or not self._filled(c):
+            return False
+        return not (position in old_spill and self._child(c, "f") is None)
 
     # -- editing ----------------------------------------------------------------------------
 
