@@ -670,9 +670,6 @@ def _jsonable(value: object) -> bool:
 
 # -- periods -----------------------------------------------------------------------------------
 
-_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
-_YEAR_AND_NUMBER = re.compile(r"([0-9]{4})-([0-9]{2})")
-
 
 def _period(date_info: object, today: dt.date) -> tuple[str, str]:
     if date_info is _ABSENT:
@@ -686,31 +683,12 @@ def _period(date_info: object, today: dt.date) -> tuple[str, str]:
         raise _ParamError("filter.date_info.type",
                           f"must be day, week or month, not {_show(date_type)}")
     value = date_info.get("value")
-    if not isinstance(value, str) or _period_start(date_type, value) is None:
+    if not isinstance(value, str) or data.period_start(date_type, value) is None:
         forms = {"day": "YYYY-MM-DD", "week": "YYYY-WW (ISO week, zero-padded)", "month": "YYYY-MM"}
         raise _ParamError("filter.date_info.value",
                           f"must be a valid {date_type} written {forms[date_type]}, "
                           f"not {_show(value)}")
     return date_type, value
-
-
-def _period_start(date_type: str, value: str) -> dt.date | None:
-    """The first day of the period, or None when ``value`` is not one."""
-    match = (_DAY if date_type == "day" else _YEAR_AND_NUMBER).fullmatch(value)
-    if not match:
-        return None
-    numbers = [int(part) for part in match.groups()]
-    try:
-        if date_type == "day":
-            return dt.date(*numbers)
-        if date_type == "month":
-            return dt.date(numbers[0], numbers[1], 1)
-        year, week = numbers
-        if not 1 <= week <= dt.date(year, 12, 28).isocalendar().week:
-            return None
-        return dt.date.fromisocalendar(year, week, 1)
-    except ValueError:
-        return None
 
 
 def _is_published(date_type: str, value: str, today: dt.date) -> bool:
@@ -721,7 +699,7 @@ def _is_published(date_type: str, value: str, today: dt.date) -> bool:
         current = today - dt.timedelta(days=today.weekday())
     else:
         current = today.replace(day=1)
-    return _period_start(date_type, value) < current
+    return data.period_start(date_type, value) < current
 
 
 def _check_fault_params(fault: Fault, params: dict) -> None:
