@@ -220,6 +220,7 @@ def test_gzip_bomb_is_small_and_inflates_a_thousand_times_into_json_looking_byte
 def test_gzip_bomb_is_2_mb_by_default_inflating_to_gigabytes(server):
     server.inject(Fault.GZIP_BOMB)
     response, body = raw_answer(server)
+    assert response.headers["Content-Encoding"] == "gzip"
     assert 1_900_000 <= len(body) <= 2_000_000
     inflated, _, _ = inflate_counting(body[:100_000])
     assert inflated > 90_000_000  # from a 20th of it: the whole is about 2 GB

@@ -396,7 +396,7 @@ class _Shops:
     creators_before: np.ndarray  # (n, 1): creators linked before _CREATORS_SINCE
 
 
-@functools.lru_cache(maxsize=128)
+@functools.lru_cache(maxsize=64)
 def _population_shops(population: Population) -> _Shops:
     spec = _spec_named(population.endpoint)
     total = population.total
@@ -451,8 +451,9 @@ def _draw_partition(rng: random.Random, spec: RankingSpec, population: Populatio
         fully_managed, cross_border = 1, 1
     else:
         fully_managed = 1 if region in FULLY_MANAGED_REGIONS and rng.random() < 0.1 else 0
-        cross_border = population.is_cross_border
-        if cross_border is None:
+        if population.is_cross_border is not None:
+            cross_border = population.is_cross_border
+        else:
             cross_border = 1 if fully_managed or rng.random() < 0.35 else 0
     if population.category_id is not None and rng.random() < 0.85:
         category = population.category_id
@@ -469,7 +470,7 @@ def _shop_key(partition: tuple, idx: int) -> str:
     return f"shop|{'|'.join(map(str, partition))}|{idx}"
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=16384)
 def _shop(partition: tuple, idx: int) -> dict:
     region, shop_type, cross_border, fully_managed, category = partition
     key = _shop_key(partition, idx)
@@ -596,6 +597,8 @@ def _rows(query: Query) -> tuple[dict, ...]:
     population = query.population()
     shops = _population_shops(population)
     first = period_start(query.date_type, query.date_value)
+    if first is None:
+        raise ValueError(f"not a {query.date_type}: {query.date_value!r}")
     days = period_days(query.date_type, first)
     now = _period_metrics(population, first.toordinal(), days, query.revision)
     before_first = previous_period_start(query.date_type, first)
@@ -614,7 +617,7 @@ def _rows(query: Query) -> tuple[dict, ...]:
     last_day = first.toordinal() + days - 1
 
     rank_category = {"category_id": query.category_id or 0,
-                     "name": CATEGORIES.get(query.category_id, "")}
+                     "name": CATEGORIES.get(query.category_id or 0, "")}
     rows = []
     for n, i in enumerate(ranked.tolist()):
         shop = shops.shops[i]
@@ -653,7 +656,7 @@ def _without_runs_of_ties(values: list[int], sellers: list[int]) -> list[int]:
     hold three equal values in a row (see the module docstring)."""
     order = sorted(range(len(values)), key=lambda i: (values[i], sellers[i]), reverse=True)
     spread = list(values)
-    above = [None, None]  # the values of the two rows above, nearest first
+    above: list[int | None] = [None, None]  # the values of the two rows above, nearest first
     for rank, i in enumerate(order):
         value = spread[i] if above[0] is None else min(spread[i], above[0])
         if rank < _TIE_FREE_ROWS and value == above[0] == above[1]:

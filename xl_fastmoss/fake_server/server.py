@@ -60,6 +60,7 @@ import uuid
 import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TypeGuard
 from urllib.parse import urlsplit
 
 from . import data
@@ -663,7 +664,7 @@ def _with_field(payload: dict, field: str, value: object, rank: int | None = Non
         row[leaf] = marker if raw else value
     encoded = _encode(payload)
     if raw:
-        encoded = encoded.replace(json.dumps(marker).encode(), value.encode("utf-8"))
+        encoded = encoded.replace(json.dumps(marker).encode(), str(value).encode("utf-8"))
     return encoded
 
 
@@ -814,7 +815,7 @@ def _bounded_int(body: dict, name: str, default: int, low: int, high: int | None
     return value
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -862,7 +863,8 @@ def _is_published(date_type: str, value: str, today: dt.date) -> bool:
         current = today - dt.timedelta(days=today.weekday())
     else:
         current = today.replace(day=1)
-    return data.period_start(date_type, value) < current
+    start = data.period_start(date_type, value)
+    return start is not None and start < current
 
 
 def _check_fault_params(fault: Fault, params: dict) -> None:
