@@ -617,6 +617,19 @@ def test_concurrent_calls_are_all_counted(server):
     assert sorted(call.page for call in server.calls) == list(range(1, 25))
 
 
+def test_answers_are_not_held_back_by_nagles_algorithm(server):
+    """Headers and body are two writes: with Nagle's algorithm on, the body of every keep-alive
+    answer waited for the client's delayed ACK (about 40 ms a call)."""
+    import socket
+
+    with requests.Session() as session:
+        session.post(server.base_url + MOST_PROMOTED, json={}, timeout=5,
+                     headers={"Authorization": f"Bearer {FAKE_API_KEY}"})
+        connections = list(server._httpd._connections)  # the kept-alive connection
+        assert connections
+        assert all(c.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for c in connections)
+
+
 # -- lifecycle and packaging ---------------------------------------------------------------
 
 
@@ -689,4 +702,5 @@ def test_public_names():
     assert FAKE_API_KEY == "fake-key-for-tests"
     assert {fault.name for fault in Fault} == {
         "API_CODE", "HTTP_STATUS", "HANG", "TRUNCATED", "NOT_JSON", "MISSING_DATA",
-        "MISSING_LIST", "EMPTY_LIST", "SHORT_PAGE", "RESET"}
+        "MISSING_LIST", "EMPTY_LIST", "SHORT_PAGE", "RESET", "DRIP", "HUGE_BODY", "GZIP_BOMB",
+        "BAD_GZIP", "DEEP_JSON", "REDIRECT", "ECHO_AUTH", "FIELD"}

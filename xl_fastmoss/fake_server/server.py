@@ -5,7 +5,8 @@ is strict where the contract is: a client bug shows up as an answer a test can s
 
 Request handling, in order::
 
-    any method but POST ... HTTP 405           path not a ranking ... HTTP 404, code 20001
+    any method but POST ... HTTP 405, unless a REDIRECT is queued first (below)
+    path not a ranking .... HTTP 404, code 20001
     bad or missing key .... HTTP 401           (unauthorized calls never consume a fault)
     queued fault .......... whatever the fault says (see ``Fault``)
     invalid body .......... HTTP 200, code 10001, the message names the field
@@ -13,16 +14,42 @@ Request handling, in order::
     otherwise ............. code 0, one page of the ranking from ``data.ranking``
 
 ``latency`` is added to every call, in the handler's own thread, so concurrent calls overlap.
-Every call is recorded in ``calls``; the Authorization header never is.
+Every call is recorded in ``calls``; the Authorization header never is, and no answer repeats
+it except ECHO_AUTH's, whose point that is.
+
+Faults for hostile-input tests (parameters, then defaults)::
+
+    DRIP(interval=1.0) ........... headers at once, then the valid body one byte per interval
+    HUGE_BODY(size=100_000_000) .. a valid code-0 answer padded with spaces to ``size`` bytes,
+                                   streamed in 1 MiB chunks under its true Content-Length
+    GZIP_BOMB(compressed_size=2_000_000)
+                                   Content-Encoding gzip: about ``compressed_size`` bytes that
+                                   inflate about 1000 times, into one long JSON-looking string
+    BAD_GZIP ..................... Content-Encoding gzip on the plain JSON answer
+    DEEP_JSON(depth=100_000) ..... {"code":0,"data":[[[...]]]} nested ``depth`` deep
+    REDIRECT(status=302, location=the request's path)
+                                   the HTTP ``status`` to ``location`` (a path or a full URL);
+                                   its own path makes a loop; answers any method, since a
+                                   redirecting front end does, so a client that turns a 302
+                                   into a GET is redirected again
+    ECHO_AUTH(code=10001) ........ HTTP 200 with API error ``code`` whose message repeats the
+                                   Authorization header received: "invalid token: Bearer ..."
+    FIELD(field, value, rank=None, raw=False)
+                                   the normal answer with ``field`` (a dotted path in a row:
+                                   "usd_gmv", "shop_info.seller_id") set to ``value`` in the
+                                   page's row ``rank`` (1-based) or in every row; ``raw=True``
+                                   writes a string ``value`` as JSON text as is ("1e1000005")
+    HTTP_STATUS(status, retry_after)
+                                   ``retry_after`` is any string or whole number, sent verbatim
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import hmac
 import json
-import re
 import socket
 import socketserver
 import struct
@@ -30,8 +57,10 @@ import sys
 import threading
 import time
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TypeGuard
 from urllib.parse import urlsplit
 
 from . import data
@@ -66,10 +95,10 @@ _HTML_STATUSES = (502, 503, 504)
 
 
 class Fault(enum.Enum):
-    """Misbehaviours a test can queue with ``FakeFastMoss.inject``."""
+    """Misbehaviours a test can queue with ``FakeFastMoss.inject`` (see the module docstring)."""
 
     API_CODE = "api_code"          # HTTP 200, data null, the error ``code`` given
-    HTTP_STATUS = "http_status"    # the HTTP ``status`` given, optional ``retry_after``
+    HTTP_STATUS = "http_status"    # the HTTP ``status`` given, optional ``retry_after`` verbatim
     HANG = "hang"                  # sleep ``seconds`` (default 30), then answer normally
     TRUNCATED = "truncated"        # full Content-Length, half the bytes, then close
     NOT_JSON = "not_json"          # HTTP 200 text/html
@@ -78,6 +107,14 @@ class Fault(enum.Enum):
     EMPTY_LIST = "empty_list"      # code 0, list [], total 0
     SHORT_PAGE = "short_page"      # half the rows asked although more exist
     RESET = "reset"                # close the connection without answering
+    DRIP = "drip"                  # the valid body one byte every ``interval`` s (default 1.0)
+    HUGE_BODY = "huge_body"        # a valid answer padded to ``size`` bytes (default 100 MB)
+    GZIP_BOMB = "gzip_bomb"        # ``compressed_size`` gzip bytes (default 2 MB) -> ~2 GB
+    BAD_GZIP = "bad_gzip"          # Content-Encoding gzip on bytes that are not gzip
+    DEEP_JSON = "deep_json"        # JSON nested ``depth`` deep (default 100000)
+    REDIRECT = "redirect"          # HTTP ``status`` (301 302 307 308) to ``location``
+    ECHO_AUTH = "echo_auth"        # API error ``code`` whose message repeats the Authorization
+    FIELD = "field"                # one row field (dotted ``field``) set to ``value``
 
 
 # fault -> (required parameters, optional parameters)
@@ -85,7 +122,17 @@ _FAULT_PARAMS = {
     Fault.API_CODE: ({"code"}, set()),
     Fault.HTTP_STATUS: ({"status"}, {"retry_after"}),
     Fault.HANG: (set(), {"seconds"}),
+    Fault.DRIP: (set(), {"interval"}),
+    Fault.HUGE_BODY: (set(), {"size"}),
+    Fault.GZIP_BOMB: (set(), {"compressed_size"}),
+    Fault.DEEP_JSON: (set(), {"depth"}),
+    Fault.REDIRECT: (set(), {"status", "location"}),
+    Fault.ECHO_AUTH: (set(), {"code"}),
+    Fault.FIELD: ({"field", "value"}, {"rank", "raw"}),
 }
+REDIRECT_STATUSES = (301, 302, 307, 308)
+#: GZIP_BOMB sizes the fake builds: beyond this, building the bomb itself would take long.
+MAX_BOMB_SIZE = 20_000_000
 
 
 @dataclass
@@ -232,8 +279,8 @@ class FakeFastMoss:
 
         With ``page``, only calls asking for that page match. Faults are taken in the order
         they were queued. Parameters: ``API_CODE(code=30003)``,
-        ``HTTP_STATUS(status=429, retry_after=2)``, ``HANG(seconds=30)``; the others take
-        none.
+        ``HTTP_STATUS(status=429, retry_after=2)``, ``HANG(seconds=30)``, and those of the
+        hostile-input faults in the module docstring; the others take none.
         """
         if not isinstance(fault, Fault):
             raise TypeError(f"fault must be a Fault, not {fault!r}")
@@ -251,10 +298,14 @@ class FakeFastMoss:
             self._faults.clear()
         self._latency = 0.0
 
-    def _take_fault(self, page: int | None) -> _QueuedFault | None:
+    def _take_fault(self, page: int | None, only: Fault | None = None) -> _QueuedFault | None:
+        """The first queued fault matching ``page``, consumed once; with ``only``, None
+        unless that first fault is ``only``."""
         with self._lock:
             for queued in self._faults:
                 if queued.page is None or queued.page == page:
+                    if only is not None and queued.fault is not only:
+                        return None
                     queued.times -= 1
                     if queued.times == 0:
                         self._faults.remove(queued)
@@ -367,14 +418,20 @@ class _HTTPServer(ThreadingHTTPServer):
                 pass
 
     def handle_error(self, request, client_address):
-        # A client hanging up mid-answer is business as usual for a fault-injecting server.
-        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+        # A client hanging up mid-answer is business as usual for a fault-injecting server,
+        # and so is a socket closed under a streaming handler by stop().
+        error = sys.exc_info()[1]
+        if isinstance(error, (ConnectionError, TimeoutError)) or (
+                isinstance(error, OSError) and self.fake._stopping.is_set()):
             return
         super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle's algorithm the second waits for the
+    # client's delayed ACK, about 40 ms on every keep-alive call.
+    disable_nagle_algorithm = True
     server: _HTTPServer
 
     def version_string(self) -> str:
@@ -408,10 +465,16 @@ class _Handler(BaseHTTPRequestHandler):
         fake._record(self._call)
         if fake._pause(fake.latency):
             return self._drop()
+        spec = data.RANKINGS.get(path)
         if not post:
+            queued = None
+            if spec is not None and self._call.authorized:
+                queued = fake._take_fault(self._call.page, only=Fault.REDIRECT)
+            if queued is not None:
+                self._call.fault = queued.fault.name
+                return self._send_redirect(queued.params, head)
             return self._send_json(405, _error(405, "method not allowed"),
                                    headers={"Allow": "POST"}, head=head)
-        spec = data.RANKINGS.get(path)
         if spec is None:
             return self._send_json(404, _error(20001, API_MESSAGES[20001]))
         if not self._call.authorized:
@@ -433,14 +496,66 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_http_fault(params["status"], params.get("retry_after"))
         if fault is Fault.NOT_JSON:
             return self._send(200, b"<html>Bad gateway</html>", "text/html")
+        if fault is Fault.REDIRECT:
+            return self._send_redirect(params)
+        if fault is Fault.ECHO_AUTH:
+            # On purpose, the one answer that repeats the key: some APIs do.
+            received = self.headers.get("Authorization", "")
+            return self._send_json(200, _error(params.get("code", 10001),
+                                               f"invalid token: {received}"))
+        if fault is Fault.DEEP_JSON:
+            depth = params.get("depth", 100_000)
+            self._call.code = 0
+            return self._send(200, b'{"code":0,"data":' + b"[" * depth + b"]" * depth + b"}",
+                              _JSON_TYPE)
+        if fault is Fault.GZIP_BOMB:
+            self._call.code = 0
+            return self._send(200, _gzip_bomb(params.get("compressed_size", 2_000_000)),
+                              _JSON_TYPE, {"Content-Encoding": "gzip"})
         if fault is Fault.HANG and fake._pause(params.get("seconds", 30)):
             return self._drop()
         status, payload = _answer(spec, body, fake._vendor_today(), fake.revision)
+        self._call.status, self._call.code = status, payload.get("code")
         if fault is Fault.TRUNCATED:
             return self._send_truncated(status, payload)
+        if fault is Fault.BAD_GZIP:
+            return self._send(status, _encode(payload), _JSON_TYPE, {"Content-Encoding": "gzip"})
+        if fault is Fault.DRIP:
+            return self._send_drip(status, _encode(payload), params.get("interval", 1.0))
+        if fault is Fault.HUGE_BODY:
+            return self._send_padded(status, _encode(payload), params.get("size", 100_000_000))
+        if fault is Fault.FIELD and payload["code"] == 0:
+            return self._send(status, _with_field(payload, **params), _JSON_TYPE)
         if payload["code"] == 0:
             _spoil(fault, payload)
         self._send_json(status, payload)
+
+    def _send_redirect(self, params: dict, head: bool = False) -> None:
+        location = params.get("location", urlsplit(self.path).path)
+        status = params.get("status", 302)
+        self._send_json(status, _error(status, f"moved to {location}"),
+                        headers={"Location": location}, head=head)
+
+    def _send_drip(self, status: int, body: bytes, interval: float) -> None:
+        self._send_head(status, _JSON_TYPE, len(body))
+        for i in range(len(body)):
+            if i and self.server.fake._pause(interval):
+                return self._drop()
+            self.wfile.write(body[i:i + 1])
+
+    def _send_padded(self, status: int, body: bytes, size: int) -> None:
+        """``body`` (a JSON object) with spaces before its closing brace, ``size`` bytes in all
+        (or ``body`` alone when it is longer), written a chunk at a time."""
+        padding = max(0, size - len(body))
+        self._send_head(status, _JSON_TYPE, len(body) + padding)
+        self.wfile.write(body[:-1])
+        while padding:
+            if self.server.fake._stopping.is_set():
+                return self._drop()
+            chunk = _SPACES[:padding]  # a memoryview: no copy
+            self.wfile.write(chunk)
+            padding -= len(chunk)
+        self.wfile.write(body[-1:])
 
     def _send_http_fault(self, status: int, retry_after: object) -> None:
         headers = {} if retry_after is None else {"Retry-After": str(retry_after)}
@@ -453,31 +568,31 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send_truncated(self, status: int, payload: dict) -> None:
         encoded = _encode(payload)
-        self._call.status, self._call.code = status, payload.get("code")
         self.close_connection = True
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(encoded)))
-        self.end_headers()
+        self._send_head(status, _JSON_TYPE, len(encoded))
         self.wfile.write(encoded[: len(encoded) // 2])
         self.wfile.flush()
 
     def _send_json(self, status: int, payload: dict, headers: dict | None = None,
                    head: bool = False) -> None:
         self._call.status, self._call.code = status, payload.get("code")
-        self._send(status, _encode(payload), "application/json; charset=utf-8", headers, head)
+        self._send(status, _encode(payload), _JSON_TYPE, headers, head)
 
     def _send(self, status: int, body: bytes, content_type: str, headers: dict | None = None,
               head: bool = False) -> None:
+        self._send_head(status, content_type, len(body), headers)
+        if not head:
+            self.wfile.write(body)
+
+    def _send_head(self, status: int, content_type: str, length: int,
+                   headers: dict | None = None) -> None:
         self._call.status = status
         self.send_response(status)
         self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(length))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
-        if not head:
-            self.wfile.write(body)
 
     def _drop(self) -> None:
         self.close_connection = True
@@ -529,6 +644,55 @@ def _spoil(fault: Fault, payload: dict) -> None:
     elif fault is Fault.SHORT_PAGE:
         rows = payload["data"]["list"]
         payload["data"]["list"] = rows[: len(rows) // 2]
+
+
+def _with_field(payload: dict, field: str, value: object, rank: int | None = None,
+                raw: bool = False) -> bytes:
+    """``payload`` encoded with ``field`` (dotted) set to ``value`` in row ``rank`` or in every
+    row; the cached rows themselves are copied, never changed."""
+    marker = f"@@raw-{uuid.uuid4().hex}@@"
+    rows = payload["data"]["list"]
+    for position, row in enumerate(rows):
+        if rank is not None and position != rank - 1:
+            continue
+        row = rows[position] = dict(row)
+        *parents, leaf = field.split(".")
+        for name in parents:
+            inner = row.get(name)
+            row[name] = dict(inner) if isinstance(inner, dict) else {}
+            row = row[name]
+        row[leaf] = marker if raw else value
+    encoded = _encode(payload)
+    if raw:
+        encoded = encoded.replace(json.dumps(marker).encode(), str(value).encode("utf-8"))
+    return encoded
+
+
+@functools.lru_cache(maxsize=4)
+def _gzip_bomb(compressed_size: int) -> bytes:
+    """A gzip member of about ``compressed_size`` bytes that inflates about 1000 times.
+
+    One 1 MiB run of "a" is compressed once, after a full flush, so that its compressed block
+    can be repeated as often as the size asks; the CRC is still the true one.
+    """
+    prefix, run, suffix = b'{"code":0,"message":"', b"a" * 2**20, b'","data":null}'
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS, 9, zlib.Z_RLE)
+    head = compressor.compress(prefix) + compressor.flush(zlib.Z_FULL_FLUSH)
+    block = compressor.compress(run) + compressor.flush(zlib.Z_FULL_FLUSH)
+    tail = compressor.compress(suffix) + compressor.flush(zlib.Z_FINISH)
+    repeats = max(1, (compressed_size - len(head) - len(tail) - 18) // len(block))
+    crc = zlib.crc32(prefix)
+    for _ in range(repeats):
+        crc = zlib.crc32(run, crc)
+    crc = zlib.crc32(suffix, crc)
+    inflated = len(prefix) + repeats * len(run) + len(suffix)
+    header = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # deflate, no name, no mtime
+    trailer = struct.pack("<II", crc, inflated % 2**32)
+    return b"".join((header, head, block * repeats, tail, trailer))
+
+
+_JSON_TYPE = "application/json; charset=utf-8"
+_SPACES = memoryview(b" " * 2**20)
 
 
 def _envelope(payload_data: dict) -> dict:
@@ -651,7 +815,7 @@ def _bounded_int(body: dict, name: str, default: int, low: int, high: int | None
     return value
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -670,9 +834,6 @@ def _jsonable(value: object) -> bool:
 
 # -- periods -----------------------------------------------------------------------------------
 
-_DAY = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
-_YEAR_AND_NUMBER = re.compile(r"([0-9]{4})-([0-9]{2})")
-
 
 def _period(date_info: object, today: dt.date) -> tuple[str, str]:
     if date_info is _ABSENT:
@@ -686,31 +847,12 @@ def _period(date_info: object, today: dt.date) -> tuple[str, str]:
         raise _ParamError("filter.date_info.type",
                           f"must be day, week or month, not {_show(date_type)}")
     value = date_info.get("value")
-    if not isinstance(value, str) or _period_start(date_type, value) is None:
+    if not isinstance(value, str) or data.period_start(date_type, value) is None:
         forms = {"day": "YYYY-MM-DD", "week": "YYYY-WW (ISO week, zero-padded)", "month": "YYYY-MM"}
         raise _ParamError("filter.date_info.value",
                           f"must be a valid {date_type} written {forms[date_type]}, "
                           f"not {_show(value)}")
     return date_type, value
-
-
-def _period_start(date_type: str, value: str) -> dt.date | None:
-    """The first day of the period, or None when ``value`` is not one."""
-    match = (_DAY if date_type == "day" else _YEAR_AND_NUMBER).fullmatch(value)
-    if not match:
-        return None
-    numbers = [int(part) for part in match.groups()]
-    try:
-        if date_type == "day":
-            return dt.date(*numbers)
-        if date_type == "month":
-            return dt.date(numbers[0], numbers[1], 1)
-        year, week = numbers
-        if not 1 <= week <= dt.date(year, 12, 28).isocalendar().week:
-            return None
-        return dt.date.fromisocalendar(year, week, 1)
-    except ValueError:
-        return None
 
 
 def _is_published(date_type: str, value: str, today: dt.date) -> bool:
@@ -721,7 +863,8 @@ def _is_published(date_type: str, value: str, today: dt.date) -> bool:
         current = today - dt.timedelta(days=today.weekday())
     else:
         current = today.replace(day=1)
-    return _period_start(date_type, value) < current
+    start = data.period_start(date_type, value)
+    return start is not None and start < current
 
 
 def _check_fault_params(fault: Fault, params: dict) -> None:
@@ -731,13 +874,49 @@ def _check_fault_params(fault: Fault, params: dict) -> None:
         raise TypeError(f"{fault.name} needs {sorted(required) or 'no parameters'}"
                         f"{f' (optional {sorted(optional)})' if optional else ''}; "
                         f"got {sorted(params)}")
-    if fault is Fault.API_CODE and params["code"] not in API_MESSAGES:
-        raise ValueError(f"code must be one of {sorted(API_MESSAGES)}")
-    if fault is Fault.HTTP_STATUS and params["status"] not in HTTP_FAULT_STATUSES:
-        raise ValueError(f"status must be one of {HTTP_FAULT_STATUSES}")
-    retry_after = params.get("retry_after", 0)
-    if not (isinstance(retry_after, str) or (_is_int(retry_after) and retry_after >= 0)):
-        raise ValueError("retry_after must be whole seconds >= 0 or an HTTP date string")
-    seconds = params.get("seconds", 0)
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-        raise ValueError("seconds must be a number >= 0")
+    for name, value in params.items():
+        problem = _param_problem(fault, name, value, params)
+        if problem:
+            raise ValueError(f"{fault.name}: {name} must be {problem}, not {value!r}")
+
+
+def _param_problem(fault: Fault, name: str, value: object, params: dict) -> str | None:
+    """What a fault parameter must be, when ``value`` is not that; None when it is fine."""
+    if name == "code" and not (_is_int(value) and value in API_MESSAGES):
+        return f"one of {sorted(API_MESSAGES)}"
+    if name == "status":
+        allowed = REDIRECT_STATUSES if fault is Fault.REDIRECT else HTTP_FAULT_STATUSES
+        return None if _is_int(value) and value in allowed else f"one of {allowed}"
+    if name in ("retry_after", "location"):
+        # Sent verbatim as a header: CR or LF would end it, http.server writes Latin-1 only.
+        fits = (_is_int(value) and name == "retry_after") or (
+            isinstance(value, str) and "\r" not in value and "\n" not in value
+            and _is_latin_1(value))
+        return None if fits else "a whole number or a Latin-1 string without CR or LF"
+    if name in ("seconds", "interval") and not (
+            isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0):
+        return "a number >= 0"
+    if name == "size" and not (_is_int(value) and value >= 1):
+        return "a whole number of bytes >= 1"
+    if name == "compressed_size" and not (_is_int(value) and 1_000 <= value <= MAX_BOMB_SIZE):
+        return f"a whole number of bytes from 1000 to {MAX_BOMB_SIZE}"
+    if name in ("depth", "rank") and not (_is_int(value) and value >= 1):
+        return "a whole number >= 1"
+    if name == "field" and not (isinstance(value, str) and all(value.split("."))):
+        return 'a dotted path inside a row, like "usd_gmv" or "shop_info.name"'
+    if name == "raw" and not isinstance(value, bool):
+        return "True or False"
+    if name == "value":
+        if params.get("raw"):
+            return None if isinstance(value, str) and value else "JSON text (a string)"
+        if not _jsonable(value):
+            return "a JSON value (str, number, bool, None, list or dict)"
+    return None
+
+
+def _is_latin_1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
