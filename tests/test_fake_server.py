@@ -20,8 +20,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from xl_fastmoss.fake_server import CATEGORIES, FAKE_API_KEY, CallRecord, FakeFastMoss, Fault
-from xl_fastmoss.fake_server import serve  # noqa: F401  (part of the public surface)
+from xl_fastmoss.fake_server import (
+    CATEGORIES,
+    FAKE_API_KEY,
+    CallRecord,
+    FakeFastMoss,
+    Fault,
+    serve,  # noqa: F401  (part of the public surface)
+)
 
 MOST_PROMOTED = "/shop/v1/rank/mostPromoted"
 TOP_SELLING = "/shop/v1/rank/topSelling"
@@ -661,7 +667,7 @@ def test_two_servers_get_different_free_ports():
         assert first.port != second.port
         assert first.base_url == f"http://127.0.0.1:{first.port}"
     with pytest.raises(RuntimeError):
-        first.base_url
+        _ = first.base_url
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT stands for Ctrl-C on POSIX only")

@@ -163,7 +163,7 @@ def without_override(content_types: bytes, part: str) -> bytes:
 
 def with_relationship(rels: bytes | None, rel_type: str, target: str) -> tuple[bytes, str]:
     """A ``.rels`` part (None: a new one) with a link to the part ``target``, and the link's id."""
-    root = parse_xml(rels) if rels else etree.Element(f"{{{PKG_REL_NS}}}Relationships", nsmap={None: PKG_REL_NS})
+    root = parse_xml(rels or f'<Relationships xmlns="{PKG_REL_NS}"/>'.encode())
     ids = {element.get("Id") for element in root}
     number = 1
     while f"rId{number}" in ids:
