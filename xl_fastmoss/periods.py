@@ -7,6 +7,8 @@ that calls the API uses Asia/Shanghai, and so do we: "latest day" is yesterday i
 from __future__ import annotations
 
 import datetime as dt
+import math
+import numbers
 import re
 from zoneinfo import ZoneInfo
 
@@ -16,6 +18,10 @@ VENDOR_TIME_ZONE = ZoneInfo("Asia/Shanghai")
 DATE_TYPES = ("day", "week", "month")
 #: No TikTok Shop ranking predates this; earlier dates are refused without a call.
 EARLIEST_DATE = dt.date(2020, 1, 1)
+
+#: Excel's date serials (its 1900 date system): 1 is 1900-01-01, 2958465 is 9999-12-31.
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+_LAST_EXCEL_SERIAL = 2_958_465
 
 _DAY = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _WEEK = re.compile(r"^(\d{4})-W?(\d{1,2})$", re.IGNORECASE)
@@ -41,16 +47,22 @@ def normalize_period(date_type: str, date_value: object, today: dt.date | None =
     """The API's ``date_info.value`` for a completed period, validated.
 
     ``date_value`` may be text in the period's own form (``2026-04-01``, ``2026-14``,
-    ``2026-03``), a date or datetime (Excel hands dates over as datetimes), or
-    ``latest``/empty for the last completed period.
+    ``2026-03``), a date or datetime (Excel hands a date cell over as a datetime), a number
+    (Excel hands a date computed inside the formula, ``TODAY()-1``, as its date serial), or
+    ``latest``/empty for the last completed period. Anything else, and any date outside the
+    calendar or before the first ranking, raises InvalidArgument.
     """
     today = today or vendor_today()
     if date_value is None or (isinstance(date_value, str) and date_value.strip().lower() in ("", "latest")):
         return _latest(date_type, today)
-    if isinstance(date_value, dt.datetime):
-        date_value = date_value.date()
     if isinstance(date_value, dt.date):
+        if date_value != date_value:  # pandas' NaT is a datetime that equals nothing
+            raise InvalidArgument("date_value", date_value, f"a date, not a missing one; {_form_hint(date_type)}")
+        if isinstance(date_value, dt.datetime):
+            date_value = date_value.date()
         return _from_date(date_type, date_value, today)
+    if isinstance(date_value, numbers.Real) and not isinstance(date_value, bool):
+        return _from_serial(date_type, date_value, today)
     if not isinstance(date_value, str):
         raise InvalidArgument("date_value", date_value, _form_hint(date_type))
     text = date_value.strip()
@@ -59,7 +71,7 @@ def normalize_period(date_type: str, date_value: object, today: dt.date | None =
     if date_type == "week":
         match = _WEEK.match(text)
         if match:
-            year, week = int(match[1]), int(match[2])
+            year, week = _year(match[1], date_value, "week"), int(match[2])
             weeks_in_year = dt.date(year, 12, 28).isocalendar().week
             if not 1 <= week <= weeks_in_year:
                 raise InvalidArgument(
@@ -68,19 +80,50 @@ def normalize_period(date_type: str, date_value: object, today: dt.date | None =
         return _from_date("week", _parse_day(text, date_type), today)
     match = _MONTH.match(text)
     if match:
-        year, month = int(match[1]), int(match[2])
+        year, month = _year(match[1], date_value, "month"), int(match[2])
         if not 1 <= month <= 12:
             raise InvalidArgument("date_value", date_value, "months are 01..12")
         return _check_completed("month", dt.date(year, month, 1), today)
     return _from_date("month", _parse_day(text, date_type), today)
 
 
+def _year(digits: str, given: object, date_type: str) -> int:
+    """The year of a typed period; years before the first ranking (year 0 among them, which
+    no calendar has) are refused here, before a date is built of them."""
+    year = int(digits)
+    if year < EARLIEST_DATE.year:
+        raise InvalidArgument("date_value", given, _too_early(date_type))
+    return year
+
+
+def _from_serial(date_type: str, serial: numbers.Real, today: dt.date) -> str:
+    """A number as Excel hands a date computed in a formula (``TODAY()-1``): a date serial,
+    its fraction the time of day."""
+    try:
+        number = float(serial)
+    except (OverflowError, ValueError):  # an int of 400 digits
+        number = math.nan
+    if not (math.isfinite(number) and 1 <= number < _LAST_EXCEL_SERIAL + 1):
+        raise InvalidArgument(
+            "date_value", serial,
+            f"a number is read as an Excel date serial (1 is 1900-01-01, {_LAST_EXCEL_SERIAL} is 9999-12-31); "
+            f"{_form_hint(date_type)}")
+    if number < 60:
+        number += 1  # Excel counts a 29 February 1900 that never was: serials before it are a day off
+    day = _EXCEL_EPOCH + dt.timedelta(days=math.floor(number))
+    try:
+        return _from_date(date_type, day, today)
+    except InvalidArgument as refused:
+        raise InvalidArgument("date_value", serial, f"read as the Excel date {day}, {refused.allowed}") from None
+
+
 def _parse_day(text: str, date_type: str) -> dt.date:
     match = _DAY.match(text)
     if not match:
         raise InvalidArgument("date_value", text, _form_hint(date_type))
+    year = _year(match[1], text, date_type)
     try:
-        return dt.date(int(match[1]), int(match[2]), int(match[3]))
+        return dt.date(year, int(match[2]), int(match[3]))
     except ValueError:
         raise InvalidArgument("date_value", text, "that day does not exist in the calendar") from None
 
@@ -98,8 +141,7 @@ def _from_date(date_type: str, day: dt.date, today: dt.date) -> str:
 def _check_completed(date_type: str, start: dt.date, today: dt.date) -> str:
     value = _format(date_type, start)
     if start < EARLIEST_DATE:
-        raise InvalidArgument(
-            "date_value", value, f"rankings start in {EARLIEST_DATE:%Y}; ask for a later {date_type}")
+        raise InvalidArgument("date_value", value, _too_early(date_type))
     if start >= _period_start(date_type, today):
         raise InvalidArgument(
             "date_value", value,
@@ -128,7 +170,11 @@ def _format(date_type: str, start: dt.date) -> str:
     if date_type == "week":
         year, week, _ = start.isocalendar()
         return f"{year:04d}-{week:02d}"
-    return f"{start:%Y-%m}"
+    return f"{start.year:04d}-{start.month:02d}"  # strftime's %Y drops the zeros of year 1
+
+
+def _too_early(date_type: str) -> str:
+    return f"rankings start in {EARLIEST_DATE.year}; ask for a later {date_type}"
 
 
 def _form_hint(date_type: str) -> str:
