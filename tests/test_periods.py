@@ -122,7 +122,8 @@ def test_a_number_outside_excel_dates_is_refused_in_one_line(date_type, number):
 def test_a_serial_excel_knows_says_which_date_it_was_read_as(serial, read_as, reason):
     with pytest.raises(InvalidArgument) as caught:
         normalize_period("day", serial, TODAY)
-    assert str(caught.value).startswith(f"date_value: {serial!r} is not allowed; read as the Excel date {read_as}, {reason}")
+    assert str(caught.value).startswith(
+        f"date_value: {serial!r} is not allowed; read as the Excel date {read_as}, {reason}")
 
 
 @pytest.mark.parametrize("date_type", ["day", "week", "month"])

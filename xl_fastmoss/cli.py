@@ -2,27 +2,55 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import click
 
+from . import export
 from .client import FastMossClient
-from .errors import FastMossError
+from .errors import FastMossError, InvalidArgument
 from .settings import Settings, config_file, forget_api_key, store_api_key, write_config
 
 _FORMATS = ("table", "csv", "json")
+_OUTPUT_SUFFIXES = (".xlsx", ".csv")
 
 
 class _Group(click.Group):
-    """Reports a FastMossError as `Type: message` on stderr and exit status 1."""
+    """Reports what the world can cause (an xl-fastmoss error, a file or folder that cannot be
+    written, a terminal that cannot show a name) as one `Type: message` line on stderr, exit
+    status 1. Only a bug of the program itself shows a traceback."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except FastMossError as error:
-            click.echo(f"{type(error).__name__}: {error.message}", err=True)
+        except BrokenPipeError:
+            # The reader of stdout has gone (`| head`): nothing to say, and nothing more to write
+            # where Python would complain again when it flushes stdout at exit.
+            _silence_stdout()
             ctx.exit(1)
+        except (FastMossError, OSError, UnicodeEncodeError) as error:
+            click.echo(export.printable(f"{type(error).__name__}: {_message(error)}"), err=True)
+            ctx.exit(1)
+
+
+def _message(error: Exception) -> str:
+    if isinstance(error, FastMossError):
+        return error.message
+    if isinstance(error, UnicodeEncodeError):
+        return (f"the output's encoding ({error.encoding}) cannot write {error.object[error.start:error.end]!r}; "
+                "set PYTHONIOENCODING=utf-8, or write to a file with --output")
+    return str(error)
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no file descriptor behind stdout (a test's buffer)
+        pass
 
 
 @click.group(cls=_Group)
@@ -38,12 +66,20 @@ def _ranking_command(name: str, endpoint: str, with_sort: bool, with_cross_borde
     @click.argument("date_value", default="latest")
     @click.option("--rows", default="10", show_default=True, help="Rows, 1..500 (pages of 100).")
     @click.option("--shop-type", default=None, help="1 brand shop, 2 retail shop.")
-    @click.option("--format", "output_format", type=click.Choice(_FORMATS), default="table", show_default=True)
+    @click.option("--format", "output_format", type=click.Choice(_FORMATS), default="table", show_default=True,
+                  help="table: for people, control characters shown escaped. csv, json: data for programs, "
+                       "text as sent (csv on a terminal shows control characters escaped, unless --raw).")
     @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                  help="Write FILE.xlsx or FILE.csv instead of printing.")
+                  help="Write FILE.xlsx or FILE.csv instead of printing. A CSV file is made for Excel: "
+                       "text starting with = + - @ tab or CR gets a ' before it, so it is never run "
+                       "as a formula.")
+    @click.option("--raw", is_flag=True,
+                  help="CSV text exactly as sent: no ' before formula-like text in --output FILE.csv, "
+                       "no escaped control characters in --format csv on a terminal.")
     @click.option("--refresh", is_flag=True, help="Skip the cache and ask the API again.")
     def command(region, category_id, date_type, date_value, rows, shop_type, output_format, output,
-                refresh, sort=None, cross_border=None):
+                raw, refresh, sort=None, cross_border=None):
+        _check_output(output, output_format, raw)
         options = {"shop_type": shop_type, "rows": rows, "refresh": refresh}
         if with_sort:
             options["sort_by"] = sort
@@ -54,7 +90,7 @@ def _ranking_command(name: str, endpoint: str, with_sort: bool, with_cross_borde
         with FastMossClient() as client, _progress_bar() as progress:
             result = client.ranking(endpoint, region, category_id, date_type, date_value,
                                     progress=progress, **options)
-        _emit(result, output_format, output)
+        _emit(result, output_format, output, raw)
 
     if with_sort:
         command = click.option("--sort", default=None, help="units_sold (default) or usd_gmv.")(command)
@@ -71,26 +107,53 @@ _ranking_command("fully-managed", "fully_managed", True, False,
                  "Fully managed shops (US GB ES MX DE IT FR) ranked by units sold or USD GMV.")
 
 
-def _emit(result, output_format: str, output: Path | None) -> None:
-    from . import export
+def _check_output(output: Path | None, output_format: str, raw: bool) -> None:
+    """Refuse, before any paid call, an output that cannot be written or a --raw that does nothing."""
+    writes_csv = output.suffix.lower() == ".csv" if output is not None else output_format == "csv"
+    if raw and not writes_csv:
+        given = f"--output {output}" if output is not None else f"--format {output_format}"
+        raise InvalidArgument("--raw", given, "it is for CSV only: --output FILE.csv or --format csv")
+    if output is None:
+        return
+    if output.suffix.lower() not in _OUTPUT_SUFFIXES:
+        raise InvalidArgument("--output", str(output), "write FILE.xlsx or FILE.csv")
+    folder = output.parent
+    if not folder.is_dir():
+        problem = "is not a folder" if folder.exists() else "does not exist"
+        raise InvalidArgument("--output", str(output), f"the folder {folder} {problem}")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise InvalidArgument("--output", str(output),
+                              f"the folder {folder} cannot be written to ({error.strerror or error})") from None
 
+
+def _emit(result, output_format: str, output: Path | None, raw: bool) -> None:
     for warning in result.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(export.printable(f"warning: {warning}"), err=True)
     if result.stale:
-        click.echo(f"warning: showing cached data from {result.fetched_at:%Y-%m-%d %H:%M} UTC; "
-                   f"the API failed: {result.stale_reason}", err=True)
+        click.echo(export.printable(f"warning: showing cached data from {result.fetched_at:%Y-%m-%d %H:%M} UTC; "
+                                    f"the API failed: {result.stale_reason}"), err=True)
     if output is not None:
-        suffix = output.suffix.lower()
-        if suffix == ".xlsx":
-            export.write_xlsx(result, output)
-        elif suffix == ".csv":
-            export.write_csv(result, output)
-        else:
-            raise click.BadParameter(f"{output.name}: write .xlsx or .csv", param_hint="--output")
+        try:
+            if output.suffix.lower() == ".xlsx":
+                export.write_xlsx(result, output)
+            else:
+                export.write_csv(result, output, raw=raw)
+        except OSError as error:  # the folder went away or filled up while the ranking was fetched
+            if error.errno is None:
+                raise
+            raise OSError(error.errno, error.strerror, str(output)) from error  # its subclass, by errno
         click.echo(f"wrote {len(result.frame)} rows to {output}", err=True)
         return
-    text = {"table": export.as_text, "csv": export.as_csv, "json": export.as_json}[output_format](result)
-    click.echo(text)
+    if output_format == "csv":
+        text = export.as_csv(result, escape_controls=not raw and sys.stdout.isatty())
+    elif output_format == "json":
+        text = export.as_json(result)
+    else:
+        text = export.as_text(result)
+    click.echo(text, nl=not text.endswith("\n"))  # CSV rows end in their own CRLF
 
 
 class _progress_bar:

@@ -1,10 +1,23 @@
-"""A ranking written out: terminal text, CSV, JSON or an .xlsx sheet (text always as text)."""
+"""A ranking written out: terminal text, CSV, JSON or an .xlsx sheet.
+
+Shop names and every other text come from the API as the seller typed them, and each output
+makes them harmless to its reader:
+
+- the terminal table (:func:`as_text`) shows control characters escaped (``\\x1b``, ``\\n``), so
+  a name can neither move the cursor, recolour or retitle the terminal, nor break the table;
+- a CSV file made for Excel (:func:`write_csv`) puts ``'`` before a text cell a spreadsheet
+  would run as a formula, unless asked for the raw text;
+- CSV and JSON on stdout (:func:`as_csv`, :func:`as_json`) are data for programs: text as sent
+  (JSON escapes what a terminal would act on, which any JSON reader undoes);
+- the .xlsx sheet (:func:`write_xlsx`) holds every text as a string cell, never a formula.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -14,6 +27,43 @@ from .files import atomic_write
 from .result import RankingResult
 from .sheets.table import no_data_text, to_rows
 
+#: What a terminal acts on or reorders rather than shows: the C0 and C1 control characters and
+#: DEL (ESC and CSI start escape sequences), line and paragraph separators, the bidirectional
+#: embeddings, overrides and isolates ("Trojan Source"), and lone surrogates, which no encoding
+#: can write.
+_BEYOND_C0 = "\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_UNPRINTABLE = re.compile(f"[\x00-\x1f{_BEYOND_C0}]")
+#: Those json leaves as they are (it escapes C0 itself, and writes a line break between items).
+_UNPRINTABLE_IN_JSON = re.compile(f"[{_BEYOND_C0}]")
+_NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: The first characters that make a spreadsheet read a CSV cell as a formula: OWASP's list
+#: (https://owasp.org/www-community/attacks/CSV_Injection: = + - @ tab CR) and NUL from ASVS 5.0
+#: V1.2.10 (LibreOffice drops a leading NUL and runs the formula behind it).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
+#: Characters XML 1.0 cannot hold; an .xlsx stores them as Excel's ``_xHHHH_`` escapes.
+_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+#: A literal ``_x0041_`` in a text, which Excel would otherwise decode; its ``_`` is escaped.
+_LOOKS_ESCAPED = re.compile(r"_(?=[xX][0-9A-Fa-f]{4}_)")
+
+
+def printable(text: str) -> str:
+    """``text`` with every character a terminal would act on shown as an escape (``\\x1b``,
+    ``\\t``, ``\\u202e``), for a line on a terminal."""
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(match: re.Match) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED_ESCAPES.get(char) or (f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
+
+
+def guard_formula(text: str) -> str:
+    """``text`` with a ``'`` before it when a spreadsheet opening a CSV file would run it as a
+    formula (``=HYPERLINK(...)``, ``-10+20``, ``@SUM(...)``); other text as it is."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
 
 def records(result: RankingResult, fields: tuple[str, ...] | None = None) -> list[dict]:
     fields = fields or tuple(result.frame.columns)
@@ -22,6 +72,8 @@ def records(result: RankingResult, fields: tuple[str, ...] | None = None) -> lis
 
 
 def as_json(result: RankingResult) -> str:
+    """The ranking and what the API said about it as JSON: ids as text, blanks as null, text
+    as sent, with control and bidirectional characters as ``\\u`` escapes."""
     document = {
         "query": result.query.describe(),
         "date_type": result.date_type,
@@ -31,60 +83,104 @@ def as_json(result: RankingResult) -> str:
         "stale": result.stale,
         "rows": records(result),
     }
-    return json.dumps(document, ensure_ascii=False, indent=1)
+    text = json.dumps(document, ensure_ascii=False, indent=1)
+    # Outside C0 these can stand only inside strings, where \uXXXX is the same text.
+    return _UNPRINTABLE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def as_csv(result: RankingResult) -> str:
+def as_csv(result: RankingResult, *, guard_formulas: bool = False, escape_controls: bool = False) -> str:
+    """The ranking as CSV (RFC 4180: CRLF rows, a text holding a comma, quote or line break
+    quoted), one header row of field names; text as sent unless asked otherwise.
+
+    ``guard_formulas`` prefixes ``'`` to text cells a spreadsheet would run as formulas;
+    ``escape_controls`` shows control characters escaped, for a terminal. Lone surrogates, which
+    UTF-8 cannot hold, become U+FFFD.
+    """
     buffer = io.StringIO()
-    writer = csv.writer(buffer)  # RFC 4180: CRLF rows, so a name holding \r or \n is quoted
+    writer = csv.writer(buffer)
     fields = tuple(result.frame.columns)
     writer.writerow(fields)
     for record in records(result, fields):
-        writer.writerow(["" if v is None else v for v in record.values()])
+        writer.writerow([_csv_cell(v, guard_formulas, escape_controls) for v in record.values()])
     return buffer.getvalue()
 
 
+def _csv_cell(value: object, guard_formulas: bool, escape_controls: bool) -> object:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        # Numbers are never prefixed. A negative one, -0.1393 (a growth rate), starts with "-",
+        # but csv writes a float or int as Python spells it, digits with at most a sign, a point
+        # and an exponent: no spreadsheet reads that as a formula (it needs an operator or a
+        # function after the sign), and a ' would turn it into text that no longer sums.
+        return value
+    if escape_controls:
+        value = printable(value)
+    else:
+        value = _SURROGATE.sub("\ufffd", value)
+    return guard_formula(value) if guard_formulas else value
+
+
 def as_text(result: RankingResult) -> str:
-    """A readable table for a terminal: the default columns, numbers grouped, rates in %."""
+    """A readable table for a terminal: the default columns, numbers grouped, rates in %,
+    control characters in any text shown escaped."""
     if result.empty:
-        return no_data_text(result)
+        return printable(no_data_text(result))
     fields = default_fields(result.query.endpoint)
     frame = result.frame.loc[:, list(fields)].copy()
     for field in fields:
         show = column(field).kind.show
         if show is not None:
             frame[field] = frame[field].astype(object).map(lambda v, show=show: "" if pd.isna(v) else show(v))
+        elif column(field).dtype == "string":
+            frame[field] = frame[field].astype(object).map(lambda v: "" if pd.isna(v) else printable(v))
     frame.columns = [LABELS[f] for f in fields]
     header = (f"{result.query.describe()} | answered {result.date_type} {result.date_value}"
               f" | {len(result.frame)} of {result.total} rows | fetched {result.fetched_at:%Y-%m-%d %H:%M} UTC")
     if result.stale:
         header += f" | STALE: {result.stale_reason}"
-    return header + "\n" + frame.to_string(index=False, na_rep="")
+    return printable(header) + "\n" + frame.to_string(index=False, na_rep="")
 
 
 def write_xlsx(result: RankingResult, path: Path) -> None:
-    """One sheet holding the table; every API text is written as a string, never a formula."""
+    """One sheet holding the table; every API text is written as a string, never a formula,
+    exactly as sent (characters XML cannot hold as the ``_xHHHH_`` escapes Excel reads)."""
     from openpyxl import Workbook
 
     book = Workbook()
     sheet = book.create_sheet("Ranking")
     book.remove(book.worksheets[0])
-    sheet.append([f"{result.query.describe()}; answered {result.date_type} {result.date_value}; "
-                  f"fetched {result.fetched_at:%Y-%m-%d %H:%M} UTC"])
+    title = (f"{result.query.describe()}; answered {result.date_type} {result.date_value}; "
+             f"fetched {result.fetched_at:%Y-%m-%d %H:%M} UTC")
+    sheet.cell(row=1, column=1, value=_ooxml_text(title)).data_type = "s"
     fields = tuple(result.frame.columns)
     for row_number, row in enumerate(to_rows(result, fields, headers=True), start=2):
         # A period without data is one cell, so the row may be shorter than the fields.
         for number, (field, value) in enumerate(zip(fields, row, strict=False), start=1):
-            cell = sheet.cell(row=row_number, column=number, value=value)
             if isinstance(value, str):
+                cell = sheet.cell(row=row_number, column=number, value=_ooxml_text(value))
                 cell.data_type = "s"  # openpyxl would take "=..." for a formula
-            elif field.endswith("_inc_rate") and isinstance(value, float):
-                cell.number_format = "0.0%"
+            else:
+                cell = sheet.cell(row=row_number, column=number, value=value)
+                if field.endswith("_inc_rate") and isinstance(value, float):
+                    cell.number_format = "0.0%"
     sheet.freeze_panes = "A3"
     with atomic_write(path) as temporary:
         book.save(temporary)
 
 
-def write_csv(result: RankingResult, path: Path) -> None:
+def _ooxml_text(text: str) -> str:
+    """Text as an .xlsx stores it (ECMA-376 ST_Xstring): what XML cannot hold as ``_xHHHH_``,
+    and a literal ``_x0041_`` kept literal as ``_x005F_x0041_``."""
+    text = _LOOKS_ESCAPED.sub("_x005F_", text)
+    return _NOT_IN_XML.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+
+
+def write_csv(result: RankingResult, path: Path, *, raw: bool = False) -> None:
+    """A CSV file made for Excel (UTF-8 with a byte order mark, so Excel reads it as UTF-8).
+
+    Text a spreadsheet would run as a formula gets a ``'`` before it (see :func:`guard_formula`);
+    ``raw=True`` writes every text exactly as sent.
+    """
     with atomic_write(path) as temporary:
-        temporary.write_text(as_csv(result), encoding="utf-8-sig", newline="")
+        temporary.write_text(as_csv(result, guard_formulas=not raw), encoding="utf-8-sig", newline="")
