@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -120,3 +121,401 @@ def test_the_environment_key_wins_over_the_stored_one(tmp_path, monkeypatch):
     assert Settings.load().api_key == "stored-key"
     monkeypatch.setenv("FASTMOSS_API_KEY", "env-key")
     assert Settings.load().api_key == "env-key"
+
+
+# -- one line, never a traceback (issue 10) ------------------------------------------------------
+
+@pytest.mark.parametrize("date_type, value", [
+    ("week", "0000-01"), ("month", "0000-01"), ("day", "0000-01-01"), ("week", "0000-W53"), ("month", "0000-12-31"),
+])
+def test_a_year_0_date_is_one_line_and_costs_no_call(run, fake_env, date_type, value):
+    result = run("most-promoted", "US", "14", date_type, value)
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"InvalidArgument: date_value: {value!r} is not allowed; rankings start in 2020; ask for a later {date_type}"]
+    assert fake_env.call_count == 0
+
+
+#: Control characters a shop name can carry, besides the trap names' tab, CR and LF: XML 1.0
+#: holds none of the first four, so openpyxl refused to save them.
+HOSTILE_NAMES = ("\u0000NUL Shop", "\u001b]0;pwned\u0007\u001b[2J Escape Shop", "\u000bVT\u000cFF\u001fUS",
+                 "Literal _x0041_ and _X001B_ Shop", "\u007fDEL \u009bCSI \u202eRLO Shop")
+
+
+def inject_names(server, names):
+    """One hostile name at the top of each page (ranks 1, 101, 201...)."""
+    for page, name in enumerate(names, start=1):
+        server.inject(Fault.FIELD, page=page, field="shop_info.name", value=name, rank=1)
+
+
+def test_output_xlsx_keeps_control_characters_in_shop_names_exactly(run, fake_env, tmp_path):
+    from openpyxl import load_workbook
+
+    from xl_fastmoss.fake_server.data import TRAP_NAMES
+    from xl_fastmoss.workbook.reader import decode_xstring
+
+    inject_names(fake_env, HOSTILE_NAMES)
+    target = tmp_path / "ranking.xlsx"
+    result = run("most-promoted", "US", "14", "day", DAY, "--rows", "500", "--output", str(target))
+    assert result.exit_code == 0, result.stderr
+    sheet = load_workbook(target).active
+    header = [c.value for c in sheet[2]]
+    cells = [row[header.index("Shop")] for row in sheet.iter_rows(min_row=3)]
+    assert all(c.data_type == "s" for c in cells)
+    # Excel and LibreOffice decode ST_Xstring escapes (_x001B_) when they open the file; openpyxl does not.
+    names = [decode_xstring(c.value) for c in cells]
+    assert [names[0], names[100], names[200], names[300], names[400]] == list(HOSTILE_NAMES)
+    assert set(TRAP_NAMES) <= set(names)
+
+
+def test_output_xlsx_opens_in_libreoffice_with_the_names_as_sent(run, fake_env, tmp_path, soffice):
+    from xl_fastmoss.fake_server.data import TRAP_NAMES
+
+    names = ("\u001b]0;pwned\u0007 Escape Shop", "Literal _x0041_ Shop", "\u000bVT\u000cFF Shop")
+    inject_names(fake_env, names)
+    target = tmp_path / "ranking.xlsx"
+    assert run("most-promoted", "US", "14", "day", DAY, "--rows", "300", "--output", str(target)).exit_code == 0
+    rows = libreoffice_rows(soffice, target, tmp_path)
+    header = rows[1]
+    shown = [row[header.index("Shop")] for row in rows[2:]]
+    assert [shown[0], shown[100], shown[200]] == list(names)
+    assert {"\tTabbed Shop", "\rCarriage Return Shop", "Line\nBreak Boutique", "=1+1"} <= set(shown)
+    assert set(shown) & set(TRAP_NAMES)
+
+
+def test_a_missing_output_folder_is_one_line_before_any_call(run, fake_env, tmp_path):
+    target = tmp_path / "no such folder" / "ranking.xlsx"
+    result = run("most-promoted", "US", "14", "day", DAY, "--output", str(target))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        f"InvalidArgument: --output: 'ranking.xlsx' is not allowed; the folder {target.parent} does not exist"]
+    assert fake_env.call_count == 0
+
+
+def test_an_output_folder_that_is_a_file_is_one_line_before_any_call(run, fake_env, tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    target = tmp_path / "notes.txt" / "ranking.csv"
+    result = run("most-promoted", "US", "14", "day", DAY, "--output", str(target))
+    assert result.exit_code == 1 and result.stderr.splitlines() == [
+        f"InvalidArgument: --output: 'ranking.csv' is not allowed; the folder {target.parent} is not a folder"]
+    assert fake_env.call_count == 0 and (tmp_path / "notes.txt").read_text() == "mine"
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder nobody can write in, holding one file: a read-only mount when the tests run as
+    root (whom file modes do not stop), else a folder of mode 0555."""
+    import os
+    import subprocess
+
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        (folder / "ranking.xlsx").write_bytes(b"the analyst's own file")
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+        return
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"running as root and cannot mount a read-only folder: {mounted.stderr.decode().strip()}")
+    try:
+        (folder / "ranking.xlsx").write_bytes(b"the analyst's own file")
+        subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+@pytest.mark.parametrize("name", ["ranking.xlsx", "new.csv"])
+def test_a_read_only_output_folder_is_one_line_before_any_call(run, fake_env, read_only_folder, name):
+    target = read_only_folder / name
+    result = run("most-promoted", "US", "14", "day", DAY, "--output", str(target))
+    assert result.exit_code == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"InvalidArgument: --output: {name!r} is not allowed; "
+                           f"the folder {read_only_folder} cannot be written to (")
+    assert fake_env.call_count == 0
+    assert (read_only_folder / "ranking.xlsx").read_bytes() == b"the analyst's own file"
+
+
+def test_a_file_that_cannot_be_written_after_the_call_is_one_line_naming_it(run, fake_env, tmp_path):
+    target = tmp_path / ("x" * 240 + ".csv")  # its temporary file's name is too long for the file system
+    result = run("most-promoted", "US", "14", "day", DAY, "--output", str(target))
+    assert result.exit_code == 1
+    [line] = result.stderr.splitlines()
+    assert line.startswith("OSError: [Errno ") and line.endswith(f"File name too long: {str(target)!r}")
+    assert not any(p.name.endswith(".tmp") for p in tmp_path.iterdir())
+
+
+def test_an_output_of_another_kind_is_refused_before_any_call(run, fake_env, tmp_path):
+    result = run("most-promoted", "US", "14", "day", DAY, "--output", str(tmp_path / "ranking.txt"))
+    assert result.exit_code == 1 and result.stderr.splitlines() == [
+        "InvalidArgument: --output: 'ranking.txt' is not allowed; write FILE.xlsx or FILE.csv"]
+    assert fake_env.call_count == 0
+
+
+@pytest.mark.parametrize("encoding, named", [("cp1252", "cp1252"), ("latin-1", "iso8859-1")])
+def test_an_output_that_cannot_hold_a_name_is_one_line(fake_env, encoding, named):
+    """A Windows console redirected to a file writes cp1252, which has no Chinese shop names."""
+    import subprocess
+    import sys
+
+    process = subprocess.run([sys.executable, "-m", "xl_fastmoss.cli", "most-promoted", "US", "14", "day", DAY,
+                              "--rows", "500"], capture_output=True, timeout=60,
+                             env={**os.environ, "PYTHONIOENCODING": encoding})
+    assert process.returncode == 1
+    [line] = process.stderr.decode().splitlines()
+    assert line.startswith(f"UnicodeEncodeError: the output's encoding ({named}) cannot write ")
+    assert line.endswith("set PYTHONIOENCODING=utf-8, or write to a file with --output")
+
+
+@pytest.mark.parametrize("field", ["total_affiliate_count", "affiliate_count", "sale_product_count", "gmv",
+                                   "usd_gmv", "gmv_inc_rate", "shop_info.name", "shop_info.seller_id",
+                                   "shop_info.region", "currency"])
+def test_the_default_table_shows_a_blank_as_an_empty_cell(run, fake_env, field):
+    fake_env.inject(Fault.FIELD, field=field, value=None)
+    result = run("most-promoted", "US", "14", "day", DAY, "--rows", "3")
+    assert result.exit_code == 0, result.stderr
+    assert "<NA>" not in result.stdout and "NaN" not in result.stdout
+    assert len(result.stdout.splitlines()) == 5
+
+
+# -- CSV files cannot run formulas (issue 11) ------------------------------------------------------
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
+
+
+def read_csv_file(path):
+    return list(csv.DictReader(io.StringIO(path.read_bytes().decode("utf-8-sig"), newline="")))
+
+
+def test_a_csv_file_guards_formula_like_text_and_keeps_numbers_numbers(run, fake_env, tmp_path):
+    from xl_fastmoss.fake_server.data import TRAP_NAMES
+
+    inject_names(fake_env, ("\u0000=2+2", "-10+20", "@SUM(A1:A9)", '=HYPERLINK("http://evil","click")'))
+    sent = run("most-promoted", "US", "14", "day", DAY, "--rows", "500", "--format", "csv").stdout_bytes.decode()
+    target = tmp_path / "ranking.csv"
+    assert run("most-promoted", "US", "14", "day", DAY, "--rows", "500", "--output", str(target)).exit_code == 0
+    assert target.read_bytes().startswith(b"\xef\xbb\xbf")  # the BOM that makes Excel read UTF-8
+    as_sent = list(csv.DictReader(io.StringIO(sent, newline="")))
+    written = read_csv_file(target)
+    assert len(written) == len(as_sent) == 500
+    guarded = 0
+    for sent_row, row in zip(as_sent, written, strict=True):
+        for field, value in sent_row.items():
+            if field == "name" and value.startswith(FORMULA_STARTS):
+                assert row[field] == "'" + value
+                guarded += 1
+            else:
+                assert row[field] == value, field
+    assert guarded >= 4 + 2 * 7  # the injected names and each of the 7 formula-like trap names twice
+    names = {row["name"] for row in written}
+    assert {"'=1+1", "'+Plus Beauty", "'-Minus Store", "'@home", "'\tTabbed Shop", "'\rCarriage Return Shop",
+            "'\u0000=2+2", "'-10+20"} <= names
+    assert {"Line\nBreak Boutique", "  Spaced Out  ", "007", "1E5"} <= names & set(TRAP_NAMES)
+    # Numbers stay numbers: a negative growth rate starts with "-" and is written without a '.
+    rates = [row["gmv_inc_rate"] for row in written if row["gmv_inc_rate"]]
+    assert any(rate.startswith("-") for rate in rates)
+    for field in ("rank", "total_affiliate_count", "affiliate_count", "gmv", "usd_gmv", "units_sold_inc_rate",
+                  "gmv_inc_rate"):
+        assert all(float(row[field]) == float(row[field]) for row in written if row[field]), field
+
+
+def test_raw_writes_a_csv_file_exactly_as_sent(run, fake_env, tmp_path):
+    sent = run("most-promoted", "US", "14", "day", DAY, "--rows", "500", "--format", "csv").stdout_bytes.decode()
+    target = tmp_path / "raw.csv"
+    result = run("most-promoted", "US", "14", "day", DAY, "--rows", "500", "--output", str(target), "--raw")
+    assert result.exit_code == 0
+    assert target.read_bytes().decode("utf-8-sig") == sent
+    assert "=1+1" in {row["name"] for row in read_csv_file(target)}
+
+
+def test_csv_on_stdout_is_data_for_programs_text_as_sent(run, fake_env):
+    from xl_fastmoss.fake_server.data import TRAP_NAMES
+
+    result = run("most-promoted", "US", "14", "day", DAY, "--rows", "500", "--format", "csv")
+    text = result.stdout_bytes.decode()  # .stdout turns CRLF into LF
+    names = {row["name"] for row in csv.DictReader(io.StringIO(text, newline=""))}
+    assert set(TRAP_NAMES) <= names
+    assert text.endswith("\r\n") and not text.endswith("\r\n\n")
+
+
+@pytest.mark.parametrize("args, given", [
+    ((), "--format table"), (("--format", "json"), "--format json"), (("--output", "x.xlsx"), "--output x.xlsx"),
+])
+def test_raw_is_refused_where_it_would_change_nothing(run, fake_env, args, given):
+    result = run("most-promoted", "US", "14", "day", DAY, "--raw", *args)
+    assert result.exit_code == 1 and result.stderr.splitlines() == [
+        f"InvalidArgument: --raw: {given!r} is not allowed; it is for CSV only: --output FILE.csv or --format csv"]
+    assert fake_env.call_count == 0
+
+
+def test_libreoffice_runs_no_formula_of_a_guarded_csv_file_and_does_of_a_raw_one(run, fake_env, tmp_path, soffice):
+    inject_names(fake_env, ("\u0000=2+2",))
+    safe, raw = tmp_path / "safe.csv", tmp_path / "raw.csv"
+    run("most-promoted", "US", "14", "day", DAY, "--rows", "500", "--output", str(safe))
+    run("most-promoted", "US", "14", "day", DAY, "--rows", "500", "--output", str(raw), "--raw")
+    assert libreoffice_formulas(soffice, safe, tmp_path / "safe") == []
+    assert {'=HYPERLINK("http://x","y")', "=1+1", "=2+2"} <= set(libreoffice_formulas(soffice, raw, tmp_path / "raw"))
+
+
+# -- nothing reaches the terminal but text (issue 12) --------------------------------------------
+
+def test_escape_sequences_in_shop_names_are_shown_escaped_in_the_table(fake_env):
+    inject_names(fake_env, HOSTILE_NAMES)
+    # color=True: what a terminal gets (click strips CSI colour codes from other outputs, not OSC)
+    result = CliRunner().invoke(main, ["most-promoted", "US", "14", "day", DAY, "--rows", "500"], color=True)
+    assert result.exit_code == 0
+    text = result.stdout
+    assert not set(text) & {"\x00", "\x07", "\x0b", "\x0c", "\x1b", "\x1f", "\x7f", "\x9b", "\u202e", "\r", "\t"}
+    lines = text.splitlines()
+    assert len(lines) == 2 + 500  # no name breaks a line of the table
+    assert "\\x1b]0;pwned\\x07\\x1b[2J Escape Shop" in text and "\\x00NUL Shop" in text
+    assert "\\x7fDEL \\x9bCSI \\u202eRLO Shop" in text
+    assert "\\tTabbed Shop" in text and "\\rCarriage Return Shop" in text and "Line\\nBreak Boutique" in text
+    assert "小米官方旗舰店" in text and "👩‍👩‍👧 Family Deals 🇺🇸" in text  # other text as sent
+
+
+def test_json_on_stdout_escapes_what_a_terminal_acts_on_and_keeps_the_text(fake_env):
+    inject_names(fake_env, HOSTILE_NAMES)
+    result = CliRunner().invoke(main, ["most-promoted", "US", "14", "day", DAY, "--rows", "500", "--format", "json"],
+                                color=True)
+    assert not set(result.stdout) & {"\x00", "\x07", "\x1b", "\x7f", "\x9b", "\u202e", "\r", "\t"}
+    names = [row["name"] for row in json.loads(result.stdout)["rows"]]
+    assert [names[0], names[100], names[200], names[300], names[400]] == list(HOSTILE_NAMES)
+
+
+def test_an_error_line_shows_control_characters_escaped(fake_env, tmp_path):
+    book = tmp_path / "evil\x1b]0;pwned\x07.xlsx"
+    book.write_bytes(b"not a workbook")
+    result = CliRunner().invoke(main, ["refresh", str(book)], color=True)
+    assert result.exit_code == 1
+    [line] = result.stderr.splitlines()
+    assert "\x1b" not in line and "\x07" not in line and "evil\\x1b]0;pwned\\x07.xlsx" in line
+
+
+def test_warning_lines_show_api_text_escaped(client, capsys):
+    import dataclasses
+
+    from xl_fastmoss.cli import _emit
+
+    result = client.ranking("most_promoted", "US", 14, "day", DAY, rows=3)
+    hostile = dataclasses.replace(result, warnings=("rank 1: odd field \x1b]0;pwned\x07",), stale=True,
+                                  stale_reason="FastMoss service error (code 40001): \x1b[2J\x9b31m down")
+    _emit(hostile, "table", None, False)
+    err = capsys.readouterr().err
+    assert not set(err) & {"\x1b", "\x07", "\x9b"}
+    assert "warning: rank 1: odd field \\x1b]0;pwned\\x07" in err and "\\x1b[2J\\x9b31m down" in err
+
+
+def test_csv_on_a_terminal_shows_control_characters_escaped_unless_raw(fake_env):
+    """Through a real pseudo-terminal, since a terminal is what decides."""
+    inject_names(fake_env, ("\u001b]0;pwned\u0007 Escape Shop",) * 2)
+    escaped = on_a_terminal(["most-promoted", "US", "14", "day", DAY, "--rows", "1", "--format", "csv"])
+    assert b"\x1b" not in escaped and b"\\x1b]0;pwned\\x07 Escape Shop" in escaped
+    raw = on_a_terminal(["most-promoted", "US", "14", "day", DAY, "--rows", "1", "--format", "csv", "--raw"])
+    assert b"\x1b]0;pwned\x07 Escape Shop" in raw
+
+
+def test_a_reader_that_has_gone_ends_the_command_quietly(fake_env):
+    """`| head` closes the pipe: no line about it, status 1 (click's handling, which the
+    group's one-line errors leave alone)."""
+    import os
+    import subprocess
+    import sys
+
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        process = subprocess.run([sys.executable, "-m", "xl_fastmoss.cli", "most-promoted", "US", "14", "day", DAY,
+                                  "--format", "csv"], stdout=writer, stderr=subprocess.PIPE, timeout=60)
+    finally:
+        os.close(writer)
+    assert process.returncode == 1 and process.stderr == b""
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+
+def on_a_terminal(args):
+    """What ``xl-fastmoss ARGS`` writes to a pseudo-terminal."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    leader, follower = pty.openpty()
+    try:
+        process = subprocess.Popen([sys.executable, "-m", "xl_fastmoss.cli", *args], stdout=follower,
+                                   stderr=subprocess.PIPE)
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the terminal's other end is closed
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        process.wait(timeout=60)
+        assert process.returncode == 0, process.stderr.read() if process.stderr else ""
+        return b"".join(chunks)
+    finally:
+        os.close(leader)
+
+
+@pytest.fixture
+def soffice():
+    import os
+    import shutil
+
+    found = shutil.which("soffice") or shutil.which("libreoffice")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("LibreOffice (soffice) is needed; CI installs it")
+        pytest.skip("LibreOffice (soffice) is needed to open the written files")
+    return found
+
+
+def libreoffice(soffice, source, target_format, out_dir, infilter=None):
+    """``source`` converted by LibreOffice headless, with a profile of its own and a hard timeout."""
+    import os
+    import signal
+    import subprocess
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    command = [soffice, f"-env:UserInstallation={(out_dir / 'profile').as_uri()}", "--headless", "--norestore"]
+    if infilter:
+        command.append(f"--infilter={infilter}")
+    command += ["--convert-to", target_format, "--outdir", str(out_dir), str(source)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        process.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        pytest.fail("LibreOffice did not finish within 120 s")
+    extension = target_format.split(":")[0]
+    [converted] = out_dir.glob(f"{source.stem}.{extension}")
+    return converted
+
+
+def libreoffice_rows(soffice, book, tmp_path):
+    """The first sheet of ``book`` as LibreOffice reads it, exported as UTF-8 CSV."""
+    converted = libreoffice(soffice, book, "csv:Text - txt - csv (StarCalc):44,34,76,1", tmp_path / "lo-csv")
+    return list(csv.reader(io.StringIO(converted.read_bytes().decode("utf-8"), newline="")))
+
+
+#: LibreOffice's CSV import options: comma, double quote, UTF-8 (76), from line 1, ... token 13
+#: "evaluate formulas" on, as a user opening the file would have it.
+_CSV_IMPORT_EVALUATING_FORMULAS = "Text - txt - csv (StarCalc):44,34,76,1,,1033,false,false,false,false,false,-1,true"
+
+
+def libreoffice_formulas(soffice, csv_file, out_dir):
+    """The formulas LibreOffice makes of ``csv_file`` when it opens it as UTF-8 and evaluates formulas."""
+    from openpyxl import load_workbook
+
+    converted = libreoffice(soffice, csv_file, "xlsx", out_dir, infilter=_CSV_IMPORT_EVALUATING_FORMULAS)
+    sheet = load_workbook(converted).active
+    return [cell.value for row in sheet.iter_rows() for cell in row if cell.data_type == "f"]

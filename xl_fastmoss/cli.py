@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -27,10 +26,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except BrokenPipeError:
-            # The reader of stdout has gone (`| head`): nothing to say, and nothing more to write
-            # where Python would complain again when it flushes stdout at exit.
-            _silence_stdout()
-            ctx.exit(1)
+            raise  # the reader of stdout has gone (`| head`): click ends quietly, status 1
         except (FastMossError, OSError, UnicodeEncodeError) as error:
             click.echo(export.printable(f"{type(error).__name__}: {_message(error)}"), err=True)
             ctx.exit(1)
@@ -40,17 +36,12 @@ def _message(error: Exception) -> str:
     if isinstance(error, FastMossError):
         return error.message
     if isinstance(error, UnicodeEncodeError):
-        return (f"the output's encoding ({error.encoding}) cannot write {error.object[error.start:error.end]!r}; "
+        encoding = getattr(sys.stdout, "encoding", None) or error.encoding  # cp1252 rather than "charmap"
+        return (f"the output's encoding ({encoding}) cannot write {error.object[error.start:error.end]!r}; "
                 "set PYTHONIOENCODING=utf-8, or write to a file with --output")
     return str(error)
 
 
-def _silence_stdout() -> None:
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):  # no file descriptor behind stdout (a test's buffer)
-        pass
 
 
 @click.group(cls=_Group)
@@ -111,21 +102,21 @@ def _check_output(output: Path | None, output_format: str, raw: bool) -> None:
     """Refuse, before any paid call, an output that cannot be written or a --raw that does nothing."""
     writes_csv = output.suffix.lower() == ".csv" if output is not None else output_format == "csv"
     if raw and not writes_csv:
-        given = f"--output {output}" if output is not None else f"--format {output_format}"
+        given = f"--output {output.name}" if output is not None else f"--format {output_format}"
         raise InvalidArgument("--raw", given, "it is for CSV only: --output FILE.csv or --format csv")
     if output is None:
         return
     if output.suffix.lower() not in _OUTPUT_SUFFIXES:
-        raise InvalidArgument("--output", str(output), "write FILE.xlsx or FILE.csv")
+        raise InvalidArgument("--output", output.name, "write FILE.xlsx or FILE.csv")
     folder = output.parent
     if not folder.is_dir():
         problem = "is not a folder" if folder.exists() else "does not exist"
-        raise InvalidArgument("--output", str(output), f"the folder {folder} {problem}")
+        raise InvalidArgument("--output", output.name, f"the folder {folder} {problem}")
     try:
         with tempfile.TemporaryFile(dir=folder):
             pass
     except OSError as error:
-        raise InvalidArgument("--output", str(output),
+        raise InvalidArgument("--output", output.name,
                               f"the folder {folder} cannot be written to ({error.strerror or error})") from None
 
 
@@ -244,3 +235,7 @@ def refresh(book, output, cached):
         click.echo(line, err=not report.ok)
     if not report.ok:
         sys.exit(1)
+
+
+if __name__ == "__main__":  # python -m xl_fastmoss.cli, as the entry point does
+    main()
