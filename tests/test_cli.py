@@ -377,6 +377,26 @@ def test_escape_sequences_in_shop_names_are_shown_escaped_in_the_table(fake_env)
     assert "小米官方旗舰店" in text and "👩‍👩‍👧 Family Deals 🇺🇸" in text  # other text as sent
 
 
+def test_a_lone_surrogate_in_a_name_is_one_character_in_every_output(run, fake_env, tmp_path):
+    """JSON can send "\\ud800", which no encoding can write: it used to stop every output."""
+    from openpyxl import load_workbook
+
+    from xl_fastmoss.workbook.reader import decode_xstring
+
+    fake_env.inject(Fault.FIELD, field="shop_info.name", value='"\\ud800 Lone"', raw=True, rank=1)
+    table = run("most-promoted", "US", "14", "day", DAY, "--rows", "3")
+    assert table.exit_code == 0 and "\\ud800 Lone" in table.stdout.splitlines()[2]
+    piped = run("most-promoted", "US", "14", "day", DAY, "--rows", "3", "--format", "csv")
+    assert next(csv.DictReader(io.StringIO(piped.stdout_bytes.decode(), newline="")))["name"] == "\ufffd Lone"
+    document = run("most-promoted", "US", "14", "day", DAY, "--rows", "3", "--format", "json")
+    assert json.loads(document.stdout)["rows"][0]["name"] == "\ud800 Lone"
+    for target in (tmp_path / "x.csv", tmp_path / "x.xlsx"):
+        assert run("most-promoted", "US", "14", "day", DAY, "--rows", "3", "--output", str(target)).exit_code == 0
+    assert read_csv_file(tmp_path / "x.csv")[0]["name"] == "\ufffd Lone"
+    assert decode_xstring(load_workbook(tmp_path / "x.xlsx").active["C3"].value) == "\ud800 Lone"
+    assert fake_env.call_count == 1
+
+
 def test_json_on_stdout_escapes_what_a_terminal_acts_on_and_keeps_the_text(fake_env):
     inject_names(fake_env, HOSTILE_NAMES)
     result = CliRunner().invoke(main, ["most-promoted", "US", "14", "day", DAY, "--rows", "500", "--format", "json"],
