@@ -62,7 +62,7 @@ def _ranking_command(name: str, endpoint: str, with_sort: bool, with_cross_borde
                        "text as sent (csv on a terminal shows control characters escaped, unless --raw).")
     @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
                   help="Write FILE.xlsx or FILE.csv instead of printing. A CSV file is made for Excel: "
-                       "text starting with = + - @ tab or CR gets a ' before it, so it is never run "
+                       "text starting with = + - @, tab, CR or NUL gets a ' before it, so it is never run "
                        "as a formula.")
     @click.option("--raw", is_flag=True,
                   help="CSV text exactly as sent: no ' before formula-like text in --output FILE.csv, "
