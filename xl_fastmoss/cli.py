@@ -42,8 +42,6 @@ def _message(error: Exception) -> str:
     return str(error)
 
 
-
-
 @click.group(cls=_Group)
 @click.version_option(package_name="xl-fastmoss")
 def main() -> None:
