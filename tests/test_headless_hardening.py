@@ -186,7 +186,8 @@ def test_the_refresh_reports_parse_warnings_and_blanks_by_table(tmp_path, fake_e
 
 
 def sheet_entry(sheet_data):
-    return entry("xl/worksheets/sheet1.xml", f'<worksheet xmlns="{MAIN}"><sheetData>{sheet_data}</sheetData></worksheet>')
+    xml = f'<worksheet xmlns="{MAIN}"><sheetData>{sheet_data}</sheetData></worksheet>'
+    return entry("xl/worksheets/sheet1.xml", xml)
 
 
 FORMULA = '<c r="A1"><f>FM_MOSTPROMOTED("US",14,"day","2026-04-01","rows",3)</f></c>'

@@ -21,7 +21,7 @@ from package_helpers import rewrite_zip
 from xl_fastmoss.sheets.formulas import replace_spill_refs
 from xl_fastmoss.workbook.addresses import split_cell
 from xl_fastmoss.workbook.reader import CellError, WorkbookError, WorkbookFile
-from xl_fastmoss.workbook.writer import WriteReport, write_values_copy
+from xl_fastmoss.workbook.writer import write_values_copy
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS = {"m": MAIN}
