@@ -120,6 +120,7 @@ def chained(tmp_path):
     daily["G2"] = '=IF(E1>3,"long","short")&" table"'
     daily["H2"] = "=_xludf.MYMACRO(E2)"
     daily["E20"] = "=1+1"  # reads nothing that changed
+    daily["E3"] = "=SUM(C:C)"  # a whole column: its used part is read
     summary = book.create_sheet("Summary")
     summary["A1"] = "=Daily!B4"
     summary["A2"] = "=COUNTA(Daily!B4:B8)"
@@ -137,6 +138,7 @@ def test_formulas_over_a_table_get_their_values_and_what_cannot_be_computed_is_n
     assert at(daily, "E2") == pytest.approx(sum(gmv)) and at(daily, "F2") == pytest.approx(2 * sum(gmv))
     assert at(daily, "G2") == "long table"
     assert at(daily, "E20") == 2
+    assert at(daily, "E3") == pytest.approx(sum(gmv))
     assert at(summary, "A1") == at(daily, "B4") and at(summary, "A2") == 5
     assert report.not_computed == [
         "Daily!H2: =_xludf.MYMACRO(E2) could not be computed (the formula engine has no function "

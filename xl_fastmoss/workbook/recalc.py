@@ -301,9 +301,10 @@ class Recalculation:
         import numpy as np
 
         key, r1, c1, r2, c2 = area
-        used = self._used_area(key)
-        if used is not None and (r2 - r1 + 1) * (c2 - c1 + 1) > MAX_INPUT_CELLS:
-            r2, c2 = min(r2, max(used[0], r1)), min(c2, max(used[1], c1))
+        if (r2 - r1 + 1) * (c2 - c1 + 1) > MAX_INPUT_CELLS:
+            # A whole column or row: only its used part holds values (ROWS(A:A) is the price).
+            last_row, last_column = self._used_area(key)
+            r2, c2 = min(r2, max(last_row, r1)), min(c2, max(last_column, c1))
         if (r2 - r1 + 1) * (c2 - c1 + 1) > MAX_INPUT_CELLS:
             raise NotComputed(f"it reads {(r2 - r1 + 1) * (c2 - c1 + 1):,} cells, more than {MAX_INPUT_CELLS:,}")
         empty = self._empty()
@@ -356,7 +357,7 @@ class Recalculation:
                 return info.name
         return key
 
-    def _used_area(self, key: str) -> tuple[int, int] | None:
+    def _used_area(self, key: str) -> tuple[int, int]:
         if key in self.editors:
             cells = self.editors[key][1].cells
         else:
