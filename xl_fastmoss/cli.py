@@ -220,13 +220,18 @@ def demo(output):
 @main.command()
 @click.argument("book", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Where to write the values copy (default BOOK-values.xlsx/.xlsm beside BOOK).")
+              help="Where to write the values copy: .xlsx (macro-free), or .xlsm to keep an .xlsm's VBA "
+                   "(default BOOK-values.xlsx beside BOOK).")
 @click.option("--cached", is_flag=True, help="Use cached answers where fresh instead of asking again.")
 def refresh(book, output, cached):
-    """Write a copy of BOOK with every FM_ formula replaced by its table as values."""
+    """Write a copy of BOOK with every FM_ formula replaced by its table as values.
+
+    Other formulas get their computed values, buttons that run macros are left out, and an
+    .xlsx copy holds no macros: a copy to share with colleagues without the add-in.
+    """
     from .headless import refresh_workbook
 
-    output = output or book.with_name(f"{book.stem}-values{book.suffix}")
+    output = output or book.with_name(f"{book.stem}-values.xlsx")
     with FastMossClient() as client, _progress_bar() as progress:
         report = refresh_workbook(book, output, client, refresh=not cached, progress=progress)
     for line in report.lines():

@@ -33,7 +33,8 @@ def run_demo(output: Path, echo: Callable[[str], None] = print) -> list[Path]:
             if not templates:
                 echo(f"No template workbooks found in {TEMPLATES_DIR}; skipped the workbook refresh.")
             for template in templates:
-                target = output / f"{template.stem}-values{template.suffix}"
+                # A copy for colleagues without the add-in: an .xlsx, so it holds no macros.
+                target = output / f"{template.stem}-values.xlsx"
                 report = refresh_workbook(template, target, client, refresh=True)
                 for line in report.lines():
                     echo(line)

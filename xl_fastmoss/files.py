@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,3 +36,24 @@ def atomic_write(path: str | os.PathLike, *, private: bool = False) -> Iterator[
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files an earlier, killed write of ``path`` left beside it.
+
+    Only names :func:`atomic_write` makes for this very target are touched. Call it while no
+    other write of ``path`` runs (the headless refresh holds its lock for the output).
+    """
+    target = Path(path)
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.{TEMP_MARK}-[0-9a-f]{{8}}\.tmp$")
+    removed: list[Path] = []
+    try:
+        candidates = list(target.parent.iterdir())
+    except OSError:
+        return removed
+    for candidate in candidates:
+        if pattern.match(candidate.name) and candidate.is_file() and not candidate.is_symlink():
+            with contextlib.suppress(OSError):
+                candidate.unlink()
+                removed.append(candidate)
+    return removed

@@ -3,6 +3,16 @@
 Every FM_ formula is replaced by its table as plain values, so a colleague without the add-in
 sees the data. It is all or nothing: when a formula cannot be read, a fetch fails or a table
 would overwrite filled cells, nothing is written and each failure is named by cell address.
+
+Everything that can be checked without a call is checked before the first paid call: where
+the copy goes (never onto the workbook itself, into a folder that exists and takes a file, as
+an .xlsx or .xlsm), every FM_ formula, and that the FM_LastRefresh stamp is out of every
+table's way. The input is never changed: its identity and content are noted when the refresh
+starts and checked again once the copy is complete, before it replaces the output. Checking
+(rather than reading the whole file into memory once) keeps memory bounded for large
+workbooks and lets unchanged parts stream through; a save in Excel meanwhile (a new file under
+the same name, or the same file rewritten) fails the refresh instead of writing a copy that
+mixes two versions.
 """
 
 from __future__ import annotations
@@ -10,6 +20,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import os
+import secrets
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,12 +29,16 @@ from pathlib import Path
 import filelock
 
 from .client import FastMossClient, ProgressCallback
+from .columns import default_fields
 from .errors import FastMossError, WorkbookFileError
+from .files import TEMP_MARK, remove_stale_temporaries
 from .sheets.cells import find_fm_cells
 from .sheets.formulas import CellRef, parse_argument, replace_spill_refs
-from .sheets.plan import STAMP_NAME, failures, fetch_plan, plan_refresh
+from .sheets.plan import STAMP_NAME, PlannedTable, RefreshPlan, TableOutcome, failures, fetch_plan, plan_refresh
+from .workbook.addresses import range_text, split_cell, split_range
+from .workbook.package import SourceSnapshot
 from .workbook.reader import WorkbookError, WorkbookFile
-from .workbook.writer import write_values_copy
+from .workbook.writer import check_copy_path, write_values_copy
 
 
 class RefreshBusy(FastMossError):
@@ -36,6 +52,10 @@ class RefreshReport:
     written: list[tuple[str, str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    #: Other formulas whose cached value could not be computed (Excel computes them on editing).
+    not_computed: list[str] = field(default_factory=list)
+    #: What the copy leaves out: buttons that ran macros, the VBA project of an .xlsx copy.
+    removed: list[str] = field(default_factory=list)
     distinct_queries: int = 0
     calls: int = 0
 
@@ -47,8 +67,10 @@ class RefreshReport:
         if self.ok:
             head = (f"wrote {self.output}: {len(self.written)} tables as values "
                     f"({self.distinct_queries} distinct queries, {self.calls} API calls)")
-            return [head] + [f"  {sheet}!{range_}" for sheet, _, range_ in self.written] + \
-                [f"warning: {w}" for w in self.warnings]
+            return ([head] + [f"  {sheet}!{range_}" for sheet, _, range_ in self.written]
+                    + [f"left out: {what}" for what in self.removed]
+                    + [f"warning: {w}" for w in self.warnings]
+                    + [f"not computed: {n}" for n in self.not_computed])
         kept = "left as it was" if self.output.exists() else "not written"
         return ([f"refresh of {self.source.name} failed; {self.output} {kept}:"] +
                 [f"  {p}" for p in self.problems])
@@ -60,17 +82,23 @@ def refresh_workbook(source: Path, output: Path, client: FastMossClient, *, refr
 
     ``refresh`` asks the API afresh (the default, as a morning refresh should); False serves
     fresh cached answers. ``source`` is never changed; ``output`` appears only when every table
-    was written, replacing any earlier file in one step.
+    was written, replacing any earlier file in one step. An ``.xlsm`` may be copied to an
+    ``.xlsx``, which is then macro-free. A problem with the files raises WorkbookFileError
+    before any call; problems with cells or fetches are listed in the report.
     """
     source, output = Path(source), Path(output)
     report = RefreshReport(source, output)
-    if output.suffix.lower() != source.suffix.lower():
-        report.problems.append(f"{output.name}: keep the extension of {source.name} ({source.suffix})")
-        return report
+    with _workbook_errors():
+        check_copy_path(source, output)
+        _check_output_folder(output)
     with _output_lock(output), _workbook_errors():
+        remove_stale_temporaries(output)
+        snapshot = SourceSnapshot.take(source)
         book = WorkbookFile.open(source)
         plan = plan_refresh(find_fm_cells(book))
         report.distinct_queries = len(plan.requests)
+        stamp = _stamp(book)
+        plan.problems.extend(_stamp_in_the_way(stamp, plan))
         if plan.problems:  # found before any call is paid for
             report.problems = plan.problems
             return report
@@ -80,30 +108,83 @@ def refresh_workbook(source: Path, output: Path, client: FastMossClient, *, refr
         report.problems = failures(outcomes)
         if report.problems:
             return report
+        report.warnings.extend(_table_warnings(outcomes))
         tables = {(o.table.sheet, o.table.cell): o.rows for o in outcomes}
-        stamp = _stamp(book)
-        _write_all_or_nothing(source, output, tables | stamp, report)
+        _write_all_or_nothing(source, output, tables | stamp, report, snapshot)
         report.written = [w for w in report.written if (w[0], w[1]) not in stamp]
     return report
+
+
+def _check_output_folder(output: Path) -> None:
+    """The folder of the copy exists and takes a new file: tried, not guessed, before any call."""
+    folder = output.parent
+    if not folder.is_dir():
+        raise WorkbookError(f"{output}: the folder {folder} does not exist")
+    probe = folder / f".{output.name}.{TEMP_MARK}-{secrets.token_hex(4)}.tmp"
+    try:
+        descriptor = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as error:
+        raise WorkbookError(f"{output}: the folder {folder} does not take a new file "
+                            f"({error.strerror or error}); choose another --output") from None
+    os.close(descriptor)
+    probe.unlink(missing_ok=True)
+
+
+def _table_warnings(outcomes: list[TableOutcome]) -> list[str]:
+    """Each table's parse warnings, and which tables have blank cells, named by address."""
+    lines: list[str] = []
+    for outcome in outcomes:
+        if outcome.result is not None:
+            lines.extend(f"{outcome.table.address}: {warning}" for warning in outcome.result.warnings)
+        body = (outcome.rows or [])[1 if outcome.table.call.headers else 0:]
+        blanks = sum(value is None for row in body for value in row)
+        if blanks and len(body) and len(body[0]) > 1:
+            lines.append(f"{outcome.table.address}: {blanks} blank cell{'s' if blanks > 1 else ''} "
+                         "(no value from FastMoss, or a value of another type than documented)")
+    return lines
 
 
 def _stamp(book: WorkbookFile) -> dict:
     """The cell named FM_LastRefresh (as the Excel macro stamps it), saying when the values were fetched."""
     name = book.defined_name(STAMP_NAME)
     target = parse_argument(name.text) if name else None
-    if not isinstance(target, CellRef) or not target.sheet or ":" in target.ref:
+    if not isinstance(target, CellRef) or not target.sheet or ":" in target.ref or not book.has_sheet(target.sheet):
         return {}
     when = dt.datetime.now(dt.timezone.utc)
     return {(target.sheet, target.ref.replace("$", "")):
             [[f"Values as of {when:%Y-%m-%d %H:%M} UTC (xl-fastmoss refresh)"]]}
 
 
-def _write_all_or_nothing(source: Path, output: Path, tables: dict, report: RefreshReport) -> None:
-    written = write_values_copy(source, output, tables, replace_spill_refs, partial=False)
+def _stamp_in_the_way(stamp: dict, plan: RefreshPlan) -> list[str]:
+    """The stamp cell inside the largest area a table may fill: refused before any call."""
+    problems = []
+    for sheet, cell in stamp:
+        row, column = split_cell(cell)
+        for table in plan.tables:
+            r1, c1, r2, c2 = _largest_area(table)
+            if table.sheet.casefold() == sheet.casefold() and r1 <= row <= r2 and c1 <= column <= c2:
+                problems.append(
+                    f"{sheet}!{cell}: {STAMP_NAME} points inside the area the table of {table.address} may "
+                    f"fill ({range_text(r1, c1, r2, c2)}); move the name or the formula")
+    return problems
+
+
+def _largest_area(table: PlannedTable) -> tuple[int, int, int, int]:
+    row, column = split_range(table.cell)[:2]
+    fields = table.call.fields or default_fields(table.call.request.query.endpoint)
+    rows = table.call.request.rows + (1 if table.call.headers else 0)
+    return row, column, row + rows - 1, column + len(fields) - 1
+
+
+def _write_all_or_nothing(source: Path, output: Path, tables: dict, report: RefreshReport,
+                          snapshot: SourceSnapshot) -> None:
+    written = write_values_copy(source, output, tables, replace_spill_refs, partial=False,
+                                before_replace=snapshot.check)
     if written.conflicts:
         report.problems = written.conflicts
         return
-    report.written, report.warnings = written.written, written.warnings
+    report.written, report.warnings = written.written, report.warnings + written.warnings
+    report.not_computed, report.removed = written.not_computed, written.removed
 
 
 @contextlib.contextmanager

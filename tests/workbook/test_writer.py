@@ -21,7 +21,7 @@ from package_helpers import rewrite_zip
 from xl_fastmoss.sheets.formulas import replace_spill_refs
 from xl_fastmoss.workbook.addresses import split_cell
 from xl_fastmoss.workbook.reader import CellError, WorkbookError, WorkbookFile
-from xl_fastmoss.workbook.writer import WriteReport, write_values_copy
+from xl_fastmoss.workbook.writer import write_values_copy
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS = {"m": MAIN}
@@ -193,13 +193,16 @@ def write(src, tables, name="copy.xlsx"):
 def test_the_report_lists_written_tables_and_conflicts(dashboard):
     report, _ = write(dashboard, {("Dashboard", "B3"): DASHBOARD_TABLE,
                                   ("dashboard", "f10"): [["a", "b", "c"]] * 3})
-    assert report == WriteReport(
-        written=[("Dashboard", "B3", "B3:D6")],
-        conflicts=[
-            "Dashboard!F10: the table (3 rows x 3 columns, F10:H12) would overwrite filled cells "
-            "G12; clear them or move the formula"
-        ],
+    assert (report.written, report.conflicts, report.warnings) == (
+        [("Dashboard", "B3", "B3:D6")],
+        ["Dashboard!F10: the table (3 rows x 3 columns, F10:H12) would overwrite filled cells "
+         "G12; clear them or move the formula"],
+        [],
     )
+    # the FM_ formula left in place and a spill of nothing cannot be computed: named, not stale
+    assert [line.split(" could not")[0] for line in report.not_computed] == [
+        'Dashboard!F10: =FM_TOPSELLING("US")', "Untouched!A1: =SUM(F5#)"]
+    assert "no function FM_TOPSELLING" in report.not_computed[0]
 
 
 def test_only_the_parts_that_must_change_are_rewritten(dashboard):
@@ -557,7 +560,7 @@ def test_a_failed_replace_removes_the_temporary_file(plain, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", refuse)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(WorkbookError, match=r"existing.xlsx: cannot be written \(disk full\)"):
         write_values_copy(path, dst, {("Data", "A1"): [["x"]]})
     assert dst.read_bytes() == b"previous copy"
     assert path.read_bytes() == source
@@ -574,7 +577,7 @@ def test_the_source_is_never_the_destination(plain):
 
 def test_the_copy_keeps_the_extension(plain):
     path = plain()
-    with pytest.raises(WorkbookError, match=r"must keep the extension \.xlsx"):
+    with pytest.raises(WorkbookError, match=r"the copy of plain.xlsx must be \.xlsx$"):
         write_values_copy(path, path.with_name("copy.xlsm"), {("Data", "A1"): [["x"]]})
     assert not path.with_name("copy.xlsm").exists()
 

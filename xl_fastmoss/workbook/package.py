@@ -4,15 +4,24 @@ The one place that knows how parts are named and found (case-insensitively, as E
 how relationship targets resolve, how content types are declared, and how an edited part is
 serialised under the XML declaration it had. The reader, the writer, the template builder and
 the tests all go through it.
+
+A workbook file may be hostile, so every part is read here, and only here, within bounds: an
+entry named with ``..`` or an absolute path, an encrypted or corrupt entry, an XML part with a
+DOCTYPE, a part that decompresses past :data:`MAX_PART_BYTES` or a package past
+:data:`MAX_PACKAGE_BYTES` is refused with one line naming it, checked while decompressing, not
+only from the sizes the zip declares.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
 import posixpath
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Mapping
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +37,22 @@ CONTENT_TYPES_PART = "[Content_Types].xml"
 
 #: Never resolves entities nor reaches the network: a workbook may be hostile.
 PARSER = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
+
+#: The most one part may decompress to. A sheet of 500,000 cells is 20 to 60 MB of XML, so this
+#: holds sheets of several million cells; a zip bomb stops here.
+MAX_PART_BYTES = 256 * 2**20
+#: The most all the parts of a package may decompress to together.
+MAX_PACKAGE_BYTES = 1024 * 2**20
+#: The most entries a package may have (a workbook of 1,000 sheets has about 5,000).
+MAX_PARTS = 20_000
+#: Bytes read at a time while decompressing or copying a part.
+_CHUNK = 1 << 20
+#: A DOCTYPE may only come in the prolog, before the root element: this much is searched.
+_PROLOG_BYTES = 64 * 1024
+_DOCTYPE = re.compile(rb"^(?:\xef\xbb\xbf)?(?:\s+|<\?.*?\?>|<!--.*?-->)*<!DOCTYPE", re.DOTALL)
+#: What a Compound File (OLE) starts with: a password-protected workbook, or an old .xls.
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_SUPPORTED_COMPRESSION = frozenset({zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED})
 
 _DECLARATION = re.compile(rb"^(\xef\xbb\xbf)?\s*<\?xml[^>]*\?>\s*")
 _DEFAULT_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
@@ -91,7 +116,8 @@ def read_relationships(data: bytes, source_part: str) -> dict[str, Relationship]
 
 def serialise(root: etree._Element, original: bytes = b"") -> bytes:
     """The tree as UTF-8, under the XML declaration the part had (a standard one otherwise)."""
-    body = etree.tostring(root.getroottree(), encoding="UTF-8", xml_declaration=False)
+    # The element, not its tree: a DOCTYPE the part came with is never written back.
+    body = etree.tostring(root, encoding="UTF-8", xml_declaration=False)
     match = _DECLARATION.match(original)
     if match:
         declaration = match.group(0)
@@ -102,17 +128,31 @@ def serialise(root: etree._Element, original: bytes = b"") -> bytes:
 
 
 class PackageFile:
-    """A package on disk, read part by part; part names are matched case-insensitively."""
+    """A package on disk, read part by part; part names are matched case-insensitively.
+
+    Opening checks every entry's name, encryption, compression method and declared size;
+    :meth:`read` and :func:`part_chunks` enforce the size caps again while decompressing (a zip may
+    declare sizes it does not keep to) and refuse an XML part with a DOCTYPE.
+    """
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        #: Bytes decompressed so far by :meth:`read`, against :data:`MAX_PACKAGE_BYTES`.
+        self.bytes_read = 0
         try:
+            with open(self.path, "rb") as file:
+                if file.read(len(_OLE_MAGIC)) == _OLE_MAGIC:
+                    raise WorkbookError(
+                        f"{self.path}: a password-protected (encrypted) workbook or an old .xls file; "
+                        "save it from Excel as .xlsx or .xlsm without a password")
             with zipfile.ZipFile(self.path) as archive:
-                self.names = archive.namelist()
+                self.infos = archive.infolist()
         except zipfile.BadZipFile as error:
             raise WorkbookError(f"{self.path}: not a readable Excel workbook ({error})") from None
-        except OSError as error:
-            raise WorkbookError(f"{self.path}: cannot be read ({error})") from None
+        except (OSError, EOFError, ValueError) as error:
+            raise WorkbookError(f"{self.path}: cannot be read ({_reason(error)})") from None
+        check_entries(self.path, self.infos)
+        self.names = [info.filename for info in self.infos]
         self._by_lower = {name.lower(): name for name in self.names}
 
     def part(self, name: str) -> str | None:
@@ -120,11 +160,23 @@ class PackageFile:
         return self._by_lower.get(name.lower())
 
     def read(self, name: str) -> bytes:
+        """A part's bytes, decompressed within the caps; an XML part with a DOCTYPE is refused."""
         stored = self.part(name)
         if stored is None:
             raise WorkbookError(f"{self.path}: the part {name} is missing")
-        with zipfile.ZipFile(self.path) as archive:
-            return archive.read(stored)
+        pieces = []
+        try:
+            archive = zipfile.ZipFile(self.path)
+        except (zipfile.BadZipFile, OSError) as error:
+            raise WorkbookError(f"{self.path}: cannot be read ({_reason(error)})") from None
+        with archive:
+            for chunk in part_chunks(self.path, archive, stored):
+                self.bytes_read += len(chunk)
+                if self.bytes_read > MAX_PACKAGE_BYTES:
+                    raise WorkbookError(f"{self.path}: its parts decompress to more than "
+                                        f"{_mib(MAX_PACKAGE_BYTES)}, the most a workbook may hold here")
+                pieces.append(chunk)
+        return b"".join(pieces)
 
     def relationships(self, source_part: str) -> dict[str, Relationship]:
         """The relationships of a part (``""`` for the package's own), by id."""
@@ -139,6 +191,109 @@ class PackageFile:
         if self.part("xl/workbook.xml"):
             return self.part("xl/workbook.xml") or ""
         raise WorkbookError(f"{self.path}: no workbook part in the package")
+
+
+def check_entries(path: Path, infos: list[zipfile.ZipInfo]) -> None:
+    """Refuse a package whose entries are unsafe or too large by what the zip declares."""
+    if len(infos) > MAX_PARTS:
+        raise WorkbookError(f"{path}: {len(infos)} parts, more than the {MAX_PARTS} a workbook may have here")
+    total = 0
+    for info in infos:
+        name = info.filename
+        segments = name.replace("\\", "/").split("/")
+        if name.startswith(("/", "\\")) or ".." in segments or re.match(r"^[A-Za-z]:", name):
+            raise WorkbookError(f"{path}: the part name {name!r} points outside the package; refused")
+        if info.flag_bits & 0x1:
+            raise WorkbookError(f"{path}: the part {name} is encrypted; save the workbook without a password")
+        if info.compress_type not in _SUPPORTED_COMPRESSION:
+            raise WorkbookError(f"{path}: the part {name} uses an unsupported compression "
+                                f"(method {info.compress_type}); Excel writes deflate")
+        if info.file_size > MAX_PART_BYTES:
+            raise WorkbookError(f"{path}: the part {name} decompresses to {_mib(info.file_size)}, more than "
+                                f"{_mib(MAX_PART_BYTES)}, the most one part may hold here")
+        total += info.file_size
+    if total > MAX_PACKAGE_BYTES:
+        raise WorkbookError(f"{path}: its parts decompress to {_mib(total)}, more than "
+                            f"{_mib(MAX_PACKAGE_BYTES)}, the most a workbook may hold here")
+
+
+def part_chunks(path: Path, archive: zipfile.ZipFile, name: str) -> Iterator[bytes]:
+    """The stored part ``name`` of ``archive`` as chunks, decompressed within :data:`MAX_PART_BYTES`.
+
+    An XML part declaring a DOCTYPE, a corrupt or encrypted entry: WorkbookError naming the part.
+    """
+    size = 0
+    first = True
+    try:
+        with archive.open(name) as part:
+            while chunk := part.read(_CHUNK):
+                size += len(chunk)
+                if size > MAX_PART_BYTES:
+                    raise WorkbookError(f"{path}: the part {name} decompresses to more than "
+                                        f"{_mib(MAX_PART_BYTES)}, the most one part may hold here")
+                if first and _is_xml(name) and _DOCTYPE.match(chunk[:_PROLOG_BYTES]):
+                    raise WorkbookError(f"{path}: the part {name} declares a DOCTYPE, which "
+                                        "workbook parts may not have (ECMA-376 Part 2); refused")
+                first = False
+                yield chunk
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError,
+            OSError, ValueError) as error:
+        raise WorkbookError(f"{path}: the part {name} is corrupt ({_reason(error)})") from None
+
+
+def _is_xml(name: str) -> bool:
+    return name.lower().endswith((".xml", ".rels", ".vml"))
+
+
+def _reason(error: BaseException) -> str:
+    return getattr(error, "strerror", None) or str(error) or type(error).__name__
+
+
+def _mib(size: int) -> str:
+    return f"{size / 2**20:,.0f} MiB" if size >= 2**20 else f"{size:,} bytes"
+
+
+@dataclass(frozen=True)
+class SourceSnapshot:
+    """What a file was when a job started: its identity, size, modification time and digest.
+
+    :meth:`check` raises when the path no longer holds that same file and content, so that a
+    copy made while someone saved the file (an analyst in Excel) is never put in place.
+    """
+
+    path: Path
+    identity: tuple[int, int, int, int]
+    digest: str
+
+    @classmethod
+    def take(cls, path: str | Path) -> SourceSnapshot:
+        path = Path(path)
+        try:
+            return cls(path, _identity(path), _digest(path))
+        except OSError as error:
+            raise WorkbookError(f"{path}: cannot be read ({_reason(error)})") from None
+
+    def check(self) -> None:
+        try:
+            unchanged = _identity(self.path) == self.identity and _digest(self.path) == self.digest
+        except OSError:
+            unchanged = False
+        if not unchanged:
+            raise WorkbookError(f"{self.path}: the workbook changed while the copy was being made "
+                                "(saved in Excel?); nothing was written, run the refresh again")
+
+
+def _identity(path: Path) -> tuple[int, int, int, int]:
+    status = os.stat(path)
+    return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def with_override(content_types: bytes, part: str, content_type: str) -> bytes:
@@ -257,28 +412,47 @@ def _source_of(rels_part: str) -> str:
     return posixpath.join(posixpath.dirname(folder), name.removesuffix(".rels"))
 
 
-def write_package(src: Path, dst: Path, replaced: Mapping[str, bytes], removed: Iterable[str] = ()) -> None:
+def write_package(src: Path, dst: Path, replaced: Mapping[str, bytes], removed: Iterable[str] = (),
+                  before_replace: Callable[[], None] | None = None) -> None:
     """Copy the package ``src`` to ``dst`` with some parts replaced or removed, whole or not at all.
 
-    Every other entry keeps its name, time, compression and attributes.
+    Every other entry keeps its name, time, compression and attributes; it is streamed through
+    the same caps and checks as a part read (:class:`PackageFile`). ``before_replace`` runs once
+    the copy is complete, before it replaces ``dst``; when it raises, ``dst`` is left as it was.
     """
     removed = set(removed)
     folder = dst.parent
     if not folder.is_dir():
         raise WorkbookError(f"{dst}: the folder {folder} does not exist")
+    package = PackageFile(src)
+    total = 0
     try:
         with atomic_write(dst) as temporary:
             with zipfile.ZipFile(src) as archive, zipfile.ZipFile(temporary, "w") as copy_:
-                for info in archive.infolist():
+                for info in package.infos:
                     if info.filename in removed:
                         continue
                     data = replaced.get(info.filename)
-                    copy_.writestr(_entry(info), archive.read(info.filename) if data is None else data)
+                    if data is not None:
+                        copy_.writestr(_entry(info), data)
+                        continue
+                    with copy_.open(_entry(info), "w") as out:
+                        for chunk in part_chunks(src, archive, info.filename):
+                            total += len(chunk)
+                            if total > MAX_PACKAGE_BYTES:
+                                raise WorkbookError(f"{src}: its parts decompress to more than "
+                                                    f"{_mib(MAX_PACKAGE_BYTES)}, the most a workbook may hold here")
+                            out.write(chunk)
                 for name, data in replaced.items():
                     if name not in copy_.NameToInfo:
                         copy_.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+            if before_replace is not None:
+                before_replace()
     except PermissionError as error:
-        raise WorkbookError(f"{dst}: cannot be replaced ({error.strerror}); is it open in Excel?") from error
+        raise WorkbookError(f"{dst}: cannot be written ({error.strerror}); is it open in Excel, "
+                            "or is the folder read-only?") from None
+    except OSError as error:
+        raise WorkbookError(f"{dst}: cannot be written ({_reason(error)})") from None
 
 
 def _entry(info: zipfile.ZipInfo) -> zipfile.ZipInfo:

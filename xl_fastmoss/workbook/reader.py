@@ -324,21 +324,32 @@ class WorkbookFile:
         for row in sheet_data:
             if local_name(row.tag) != "row":
                 continue
-            row_number = _whole(row.get("r")) if row.get("r") else row_number + 1
+            try:
+                row_number = _whole(row.get("r")) if row.get("r") else row_number + 1
+            except ValueError:
+                raise ValueError(f"a row has r={row.get('r')!r}, which is no row number") from None
             column = 0
             for c in row:
                 if local_name(c.tag) != "c":
                     continue
                 ref_text = c.get("r")
-                column = split_cell(ref_text)[1] if ref_text else column + 1
+                try:
+                    column = split_cell(ref_text)[1] if ref_text else column + 1
+                except ValueError:
+                    raise ValueError(f"row {row_number} has a cell r={ref_text!r}, which is no cell address") from None
                 ref = cell_name(row_number, column)
-                cell = self._parse_cell(c, ns, ref)
+                try:
+                    cell = self._parse_cell(c, ns, ref)
+                except ValueError as error:
+                    raise ValueError(f"the cell {ref}: {error}" if ref not in str(error) else str(error)) from None
                 if cell is not None:
                     yield ref, cell
 
     def _parse_cell(self, c: etree._Element, ns: str, ref: str) -> CellData | None:
         style = _whole(c.get("s") or "0")
         kind = c.get("t", "n")
+        if kind not in _CELL_TYPES:
+            raise ValueError(f"the cell {ref} has the type t={kind!r}, which is none of {', '.join(_CELL_TYPES)}")
         f = c.find(f"{{{ns}}}f")
         v = c.find(f"{{{ns}}}v")
         text = v.text if v is not None else None
@@ -403,6 +414,10 @@ class WorkbookFile:
             if defined.name.casefold() == wanted and defined.scope is None:
                 return defined
         return None
+
+
+#: The cell types of ECMA-376 (ST_CellType).
+_CELL_TYPES = ("b", "d", "e", "inlineStr", "n", "s", "str")
 
 
 def _whole(text: str | None) -> int:

@@ -7,6 +7,12 @@ use a spill reference to one, ``workbook.xml`` (to ask for a recalculation on op
 formulas changed and the workbook has a calculation chain, the content types and workbook
 relationships that list it, are rewritten; ``styles.xml`` only when a date lands in a cell
 without a date format.
+
+A values copy is for people without the add-in, who often open it in Protected View, where
+Excel does not recalculate: so every other formula that depends on a written table gets its
+correct cached value (:mod:`.recalc`), the buttons that ran a macro are removed (they cannot
+work in a copy), and an ``.xlsx`` copy of an ``.xlsm`` is macro-free (no VBA part, its
+relationship and content type gone, the workbook's content type that of an ``.xlsx``).
 """
 
 from __future__ import annotations
@@ -18,7 +24,6 @@ import math
 import numbers
 import os
 import re
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
@@ -27,6 +32,7 @@ from lxml import etree
 
 from .addresses import MAX_COLUMN, MAX_ROW, cell_name, range_text, split_cell, split_range
 from .package import (
+    CONTENT_TYPES_NS,
     CONTENT_TYPES_PART,
     WorkbookError,
     local_name,
@@ -34,11 +40,13 @@ from .package import (
     parse_xml,
     rels_part_of,
     serialise,
+    with_override,
     without_override,
     without_relationships,
     write_package,
 )
 from .reader import CellError, WorkbookFile
+from .recalc import recalculate
 
 #: ``mapping(sheet, anchor)``: the fixed range now holding the array anchored at ``anchor`` of
 #: ``sheet`` (None for an unqualified reference's own sheet), or None to leave a reference alone.
@@ -46,7 +54,15 @@ SpillMapping = Callable[[str | None, str], str | None]
 #: Rewrites the spill references of one formula (``B3#``) with a :data:`SpillMapping`.
 SpillRewriter = Callable[[str, SpillMapping], str]
 
-__all__ = ["WriteReport", "write_values_copy", "MAX_TEXT_LENGTH"]
+__all__ = ["WriteReport", "write_values_copy", "MAX_TEXT_LENGTH", "MACRO_FREE_WORKBOOK_TYPE"]
+
+#: The content type of the workbook part of an ``.xlsx``, and of an ``.xlsm``.
+MACRO_FREE_WORKBOOK_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+MACRO_WORKBOOK_TYPE = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+VBA_PROJECT_TYPE = "application/vnd.ms-office.vbaProject"
+#: Where a copy may go, by the source's extension: the same kind, or an .xlsm made macro-free.
+ALLOWED_COPIES = {".xlsx": (".xlsx",), ".xlsm": (".xlsm", ".xlsx")}
+_ANCHORS = frozenset({"twoCellAnchor", "oneCellAnchor", "absoluteAnchor"})
 
 #: The longest text a cell holds; Excel declares a file with a longer one corrupt.
 MAX_TEXT_LENGTH = 32_767
@@ -76,12 +92,16 @@ class WriteReport:
 
     ``written`` lists ``(sheet, anchor, range)`` for each table written, e.g.
     ``("Dashboard", "B3", "B3:O13")``; ``conflicts`` has one message per table left out;
-    ``warnings`` notes values changed to fit a cell (text cut at 32,767 characters).
+    ``warnings`` notes values changed to fit a cell (text cut at 32,767 characters);
+    ``not_computed`` names each other formula whose cached value could not be computed;
+    ``removed`` says what the copy left out (buttons that ran macros, the VBA project).
     """
 
     written: list[tuple[str, str, str]] = field(default_factory=list)
     conflicts: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    not_computed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -123,6 +143,7 @@ def write_values_copy(
     rewrite_spill_refs: SpillRewriter | None = None,
     *,
     partial: bool = True,
+    before_replace: Callable[[], None] | None = None,
 ) -> WriteReport:
     """Copy ``src`` to ``dst`` with each FM_ formula replaced by its table as plain values.
 
@@ -130,7 +151,8 @@ def write_values_copy(
     ----------
     src, dst
         The workbook to copy (never modified) and where to write the copy; they must differ.
-        ``dst`` appears only when the whole copy succeeded.
+        ``dst`` appears only when the whole copy succeeded. An ``.xlsm`` may be copied to an
+        ``.xlsx``, which is then macro-free; otherwise the copy keeps the extension.
     tables
         ``{(sheet, anchor): rows}``: the rows (rectangular, values str, int, float, bool, None,
         date, time or datetime) written from the anchor cell right and down. An empty table
@@ -141,36 +163,54 @@ def write_values_copy(
         defined name become its fixed range.
     partial
         Whether to write the copy when some tables conflict; False writes nothing then.
+    before_replace
+        Run once the copy is complete, before it replaces ``dst`` (a check that the source did
+        not change meanwhile); when it raises, nothing is written.
 
     Returns
     -------
     WriteReport
         The tables written and, for each one that would overwrite filled cells, a conflict
-        message; such a table is not written and its formula stays.
+        message; such a table is not written and its formula stays. The formulas whose values
+        could not be computed, and what the copy left out.
 
-    The copy asks Excel to recalculate everything when it opens.
+    Other formulas reading a written cell get their new cached values; the copy also asks
+    Excel to recalculate everything when it is opened for editing.
     """
     src, dst = Path(src), Path(dst)
-    _refuse_same_file(src, dst)
+    macro_free = check_copy_path(src, dst)
     book = WorkbookFile.open(src)
     report = WriteReport()
-    with zipfile.ZipFile(src) as archive:
-        placement = _place_tables(book, archive, _plan(book, tables), report)
-        if report.conflicts and not partial:
-            return report
-        for editor, table, old_spill in placement.placed:
-            editor.clear(old_spill - set(table.cells()))
-        styles = _Styles(book, archive)
-        for editor, table, _ in placement.placed:
-            editor.write(table, styles, book.date1904, report.warnings)
-            report.written.append((table.sheet, table.cell, table.range))
-        formulas_changed = bool(placement.placed)
-        if placement.accepted and rewrite_spill_refs is not None:
-            formulas_changed |= _rewrite_sheets(book, archive, placement, rewrite_spill_refs)
-        replaced, removed = _changed_parts(book, archive, placement, styles, formulas_changed,
-                                           rewrite_spill_refs)
-    write_package(src, dst, replaced, removed)
+    try:
+        replaced, removed = _edit(book, tables, rewrite_spill_refs, partial, macro_free, report)
+    except etree.XMLSyntaxError as error:
+        raise WorkbookError(f"{src}: a part is not well-formed XML ({error})") from None
+    if replaced is None:
+        return report
+    write_package(src, dst, replaced, removed, before_replace)
     return report
+
+
+def _edit(book: WorkbookFile, tables, rewrite_spill_refs: SpillRewriter | None, partial: bool,
+          macro_free: bool, report: WriteReport) -> tuple[dict[str, bytes] | None, set[str]]:
+    placement = _place_tables(book, _plan(book, tables), report)
+    if report.conflicts and not partial:
+        return None, set()
+    for editor, table, old_spill in placement.placed:
+        editor.clear(old_spill - set(table.cells()))
+    styles = _Styles(book)
+    for editor, table, _ in placement.placed:
+        editor.write(table, styles, book.date1904, report.warnings)
+        report.written.append((table.sheet, table.cell, table.range))
+    formulas_changed = bool(placement.placed)
+    if placement.accepted and rewrite_spill_refs is not None:
+        formulas_changed |= _rewrite_sheets(book, placement, rewrite_spill_refs)
+    report.not_computed = _recalculate(book, placement, styles)
+    replaced, removed = _changed_parts(book, placement, styles, formulas_changed, rewrite_spill_refs)
+    report.removed.extend(_remove_macro_buttons(book, replaced))
+    if macro_free:
+        report.removed.extend(_remove_vba(book, replaced, removed))
+    return replaced, removed
 
 
 @dataclass
@@ -184,14 +224,13 @@ class _Placement:
     placed: list[tuple[_SheetEditor, _Table, set]] = field(default_factory=list)
 
 
-def _place_tables(book: WorkbookFile, archive: zipfile.ZipFile, plan: dict[str, list[_Table]],
-                  report: WriteReport) -> _Placement:
+def _place_tables(book: WorkbookFile, plan: dict[str, list[_Table]], report: WriteReport) -> _Placement:
     """Check each table against its sheet's cells; a conflict goes to ``report`` instead."""
     placement = _Placement()
     for sheet in book.worksheet_names:
         if sheet not in plan:
             continue
-        editor = placement.editors[sheet] = _SheetEditor(archive.read(book.sheet_part(sheet)))
+        editor = placement.editors[sheet] = _open_editor(book, sheet)
         occupied: set[tuple[int, int]] = set()
         for table in sorted(plan[sheet], key=lambda t: (t.row, t.column)):
             conflict, old_spill = editor.check(table, occupied)
@@ -204,25 +243,23 @@ def _place_tables(book: WorkbookFile, archive: zipfile.ZipFile, plan: dict[str, 
     return placement
 
 
-def _rewrite_sheets(book: WorkbookFile, archive: zipfile.ZipFile, placement: _Placement,
-                    rewrite: SpillRewriter) -> bool:
+def _rewrite_sheets(book: WorkbookFile, placement: _Placement, rewrite: SpillRewriter) -> bool:
     """Rewrite spill references in every sheet that may hold one; whether any changed."""
     changed = False
     for sheet in book.worksheet_names:
         editor = placement.editors.get(sheet)
         if editor is None:
-            data = archive.read(book.sheet_part(sheet))
+            data = book.package.read(book.sheet_part(sheet))
             if b"#" not in data and b"anchorarray" not in data.lower():
                 continue
-            editor = _SheetEditor(data)
+            editor = _SheetEditor(data, _where(book, sheet))
         if editor.replace_spill_refs(rewrite, _spill_mapping(placement.accepted, sheet)):
             placement.editors[sheet] = editor
             changed = True
     return changed
 
 
-def _changed_parts(book: WorkbookFile, archive: zipfile.ZipFile, placement: _Placement,
-                   styles: _Styles, formulas_changed: bool,
+def _changed_parts(book: WorkbookFile, placement: _Placement, styles: _Styles, formulas_changed: bool,
                    rewrite_spill_refs: SpillRewriter | None) -> tuple[dict[str, bytes], set[str]]:
     """The parts of the copy that differ from the source's, and the parts it drops."""
     replaced: dict[str, bytes] = {}
@@ -231,22 +268,145 @@ def _changed_parts(book: WorkbookFile, archive: zipfile.ZipFile, placement: _Pla
             editor.finish()
             replaced[book.sheet_part(sheet)] = editor.tobytes()
     removed: set[str] = set()
-    workbook_xml = archive.read(book.workbook_part)
+    workbook_xml = book.package.read(book.workbook_part)
     replaced[book.workbook_part] = _edit_workbook(book, workbook_xml, placement.accepted, rewrite_spill_refs)
     calc_chain = _calc_chain_part(book) if formulas_changed else None
     if calc_chain is not None:
         removed.add(calc_chain)
-        replaced.update(_forget_calc_chain(book, calc_chain))
+        _forget_calc_chain(book, calc_chain, replaced)
     if styles.changed and book.styles_part:
         replaced[book.styles_part] = styles.tobytes()
     return replaced, removed
+
+
+def _open_editor(book: WorkbookFile, sheet: str) -> _SheetEditor:
+    return _SheetEditor(book.package.read(book.sheet_part(sheet)), _where(book, sheet))
+
+
+def _where(book: WorkbookFile, sheet: str) -> str:
+    return f"{book.path}: the sheet {sheet}"
+
+
+_UNCACHED_FORMULA = re.compile(rb"(?:</f>|<f\b[^>]*/>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>")
+
+
+def _recalculate(book: WorkbookFile, placement: _Placement, styles: _Styles) -> list[str]:
+    """New cached values for the formulas that read a changed cell; what could not be computed."""
+    changed = {sheet: editor.touched_cells for sheet, editor in placement.editors.items() if editor.touched_cells}
+    if not changed:
+        return []
+    mentions = [sheet.casefold().encode() for sheet in changed]
+    mentions += [name.name.casefold().encode() for name in book.defined_names]
+    for sheet in book.worksheet_names:
+        if sheet in placement.editors:
+            continue
+        data = book.package.read(book.sheet_part(sheet))
+        if b"<f" not in data and b":f" not in data:
+            continue  # no formula: nothing to compute, and the sheet is never parsed
+        lowered = data.lower()
+        if _UNCACHED_FORMULA.search(data) or any(mention in lowered for mention in mentions):
+            placement.editors[sheet] = _SheetEditor(data, _where(book, sheet))
+
+    def write(formula, rows) -> None:
+        editor = placement.editors[formula.sheet]
+        r1, c1, _, _ = formula.area
+        for i, values in enumerate(rows):
+            for j, value in enumerate(values):
+                position = (r1 + i, c1 + j)
+                content = _content(value, book.date1904)
+                if content[0] == "date":
+                    content = ("n", repr(content[1]))
+                if position == formula.position:
+                    editor.set_cached(formula.element, content)
+                    continue
+                c = editor.cells.get(position) or editor._create(position)
+                editor._set(position, c, content)
+
+    return recalculate(book, placement.editors, changed, write, book.date1904)
+
+
+def _remove_macro_buttons(book: WorkbookFile, replaced: dict[str, bytes]) -> list[str]:
+    """Take out every drawing shape that runs a macro: in a values copy none can work."""
+    removed = []
+    for sheet in book.worksheet_names:
+        part = book.sheet_part(sheet)
+        for rel in book.package.relationships(part).values():
+            drawing = book.package.part(rel.target) if rel.kind == "drawing" and not rel.external else None
+            if drawing is None:
+                continue
+            data = book.package.read(drawing)
+            if b"macro=" not in data:
+                continue
+            root = parse_xml(data)
+            count = 0
+            for element in [e for e in root.iter() if isinstance(e.tag, str) and e.get("macro")]:
+                parent = element.getparent()
+                target = parent if parent is not None and local_name(parent.tag) in _ANCHORS else element
+                holder = target.getparent()
+                if holder is not None:
+                    holder.remove(target)
+                    count += 1
+            if count:
+                replaced[drawing] = serialise(root, data)
+                removed.append(f"{sheet}: {count} button{'s' if count > 1 else ''} that ran a macro")
+    return removed
+
+
+def _remove_vba(book: WorkbookFile, replaced: dict[str, bytes], removed: set[str]) -> list[str]:
+    """Make the copy an .xlsx: no VBA project, its links and content types gone."""
+    package = book.package
+    vba_parts = [package.part(rel.target) for rel in package.relationships(book.workbook_part).values()
+                 if rel.kind == "vbaProject" and not rel.external and package.part(rel.target)]
+    gone: set[str] = set()
+    for part in vba_parts:
+        assert part is not None
+        gone.add(part)
+        rels = package.part(rels_part_of(part))
+        if rels:  # the project's signatures
+            gone.add(rels)
+            gone.update(p for rel in package.relationships(part).values()
+                        if not rel.external and (p := package.part(rel.target)))
+    removed.update(gone)
+    rels_part = rels_part_of(book.workbook_part)
+    current = replaced.get(rels_part) or package.read(rels_part)
+    replaced[rels_part] = without_relationships(current, book.workbook_part,
+                                                lambda rel: rel.kind == "vbaProject" or rel.target in gone)
+    types = replaced.get(CONTENT_TYPES_PART) or package.read(CONTENT_TYPES_PART)
+    for part in gone:
+        types = without_override(types, part)
+    types = with_override(types, book.workbook_part, MACRO_FREE_WORKBOOK_TYPE)
+    replaced[CONTENT_TYPES_PART] = _without_vba_default(types, [n for n in package.names if n not in gone])
+    return ["the VBA project (an .xlsx holds no macros)"] if gone else []
+
+
+def _without_vba_default(types: bytes, remaining: list[str]) -> bytes:
+    """Drop the ``bin`` default that declares VBA; other .bin parts (printer settings) get theirs."""
+    root = parse_xml(types)
+    defaults = [e for e in root if local_name(e.tag) == "Default" and e.get("Extension", "").lower() == "bin"
+                and e.get("ContentType") == VBA_PROJECT_TYPE]
+    if not defaults:
+        return types
+    for element in defaults:
+        root.remove(element)
+    overridden = {e.get("PartName", "").lstrip("/").lower() for e in root if local_name(e.tag) == "Override"}
+    for name in remaining:
+        if name.lower().endswith(".bin") and name.lower() not in overridden:
+            kind = ("application/vnd.openxmlformats-officedocument.spreadsheetml.printerSettings"
+                    if "printersettings" in name.lower() else "application/octet-stream")
+            etree.SubElement(root, f"{{{CONTENT_TYPES_NS}}}Override", PartName="/" + name, ContentType=kind)
+    return serialise(root, types)
 
 
 # ---------------------------------------------------------------------------------------------
 # Planning
 
 
-def _refuse_same_file(src: Path, dst: Path) -> None:
+def check_copy_path(src: Path, dst: Path) -> bool:
+    """Refuse a copy that would be its source, a folder, or of a kind Excel would not open.
+
+    Returns whether the copy must be macro-free (an ``.xlsm`` copied to an ``.xlsx``). The same
+    file by identity counts, whatever the spelling: a symlink, a hard link, ``./`` or ``..``.
+    """
     same = src.resolve() == dst.resolve()
     if not same and dst.exists():
         try:
@@ -257,11 +417,15 @@ def _refuse_same_file(src: Path, dst: Path) -> None:
         raise WorkbookError(f"{dst}: the copy must not overwrite the workbook it is made from")
     if dst.is_dir():
         raise WorkbookError(f"{dst}: is a folder; give the path of the copy to write")
-    if dst.suffix.lower() != src.suffix.lower():
+    source_kind, copy_kind = src.suffix.lower(), dst.suffix.lower()
+    allowed = ALLOWED_COPIES.get(source_kind)
+    if allowed is None:
+        raise WorkbookError(f"{src}: a workbook must be .xlsx or .xlsm to be copied (got {src.suffix or 'none'})")
+    if copy_kind not in allowed:
         # Excel refuses a workbook whose extension does not match its content type.
-        raise WorkbookError(
-            f"{dst}: the copy of {src.name} must keep the extension {src.suffix}"
-        )
+        raise WorkbookError(f"{dst}: the copy of {src.name} must be {' or '.join(allowed)}"
+                            + (" (an .xlsm made macro-free)" if len(allowed) > 1 else ""))
+    return source_kind == ".xlsm" and copy_kind == ".xlsx"
 
 
 def _plan(book: WorkbookFile, tables) -> dict[str, list[_Table]]:
@@ -334,12 +498,18 @@ def _cell_list(cells: list[tuple[int, int]], limit: int = 10) -> str:
 class _SheetEditor:
     """One worksheet's XML, edited in place: cells by (row, column), rows kept sorted."""
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, where: str = "the sheet"):
         self.original = data
-        self.root = parse_xml(data)
+        self.where = where
+        try:
+            self.root = parse_xml(data)
+        except etree.XMLSyntaxError as error:
+            raise WorkbookError(f"{where} is not well-formed XML ({error})") from None
         self.ns = namespace_of(self.root)
         self.changed = False
         self.touched_rows: set[int] = set()
+        #: Cells whose value this copy set or cleared, for the formulas that read them.
+        self.touched_cells: set[tuple[int, int]] = set()
         sheet_data = self.root.find(self._tag("sheetData"))
         if sheet_data is None:
             sheet_data = etree.SubElement(self.root, self._tag("sheetData"))
@@ -356,7 +526,7 @@ class _SheetEditor:
             if local_name(row.tag) != "row":
                 continue
             row_ref = row.get("r")
-            row_number = int(row_ref) if row_ref else row_number + 1
+            row_number = _attribute_number(row_ref, where, "row", row_number) if row_ref else row_number + 1
             row.set("r", str(row_number))
             self.rows[row_number] = row
             column = 0
@@ -364,7 +534,16 @@ class _SheetEditor:
                 if local_name(c.tag) != "c":
                     continue
                 cell_ref = c.get("r")
-                column = split_cell(cell_ref)[1] if cell_ref else column + 1
+                if cell_ref:
+                    try:
+                        cell_row, column = split_cell(cell_ref)
+                    except ValueError:
+                        raise WorkbookError(f"{where}: row {row_number} has a cell r={cell_ref!r}, "
+                                            "which is no cell address") from None
+                else:
+                    column += 1
+                if c.get("s") is not None:
+                    _attribute_number(c.get("s"), where, f"cell {cell_name(row_number, column)}: style", 0)
                 c.set("r", cell_name(row_number, column))
                 self.cells[(row_number, column)] = c
         self.row_numbers = sorted(self.rows)
@@ -493,16 +672,40 @@ class _SheetEditor:
 
     def _date_content(self, c: etree._Element, content: tuple, styles: "_Styles") -> tuple:
         _, serial, format_id = content
-        style = int(c.get("s", "0") or 0)
+        style = _attribute_number(c.get("s"), self.where, "a style", 0)
         new_style = styles.with_date_format(style, format_id)
         if new_style != style:
             c.set("s", str(new_style))
         return ("n", repr(serial))
 
+    def set_cached(self, c: etree._Element, content: tuple) -> None:
+        """Give a formula cell the cached value its formula computes to, keeping the formula."""
+        self.changed = True
+        for child in list(c):
+            if local_name(child.tag) in ("v", "is"):
+                c.remove(child)
+        for attribute in ("t", "vm"):
+            _drop_attribute(c, attribute)
+        if content[0] == "empty":
+            return
+        kind, text = content
+        if kind == "s":
+            kind, text = "str", _xstring(text)
+        if kind != "n":
+            c.set("t", kind)
+        v = etree.Element(self._tag("v"))
+        v.text = text
+        formula = self._child(c, "f")
+        if formula is not None:
+            formula.addnext(v)
+        else:
+            c.insert(0, v)
+
     def _set(self, position: tuple[int, int], c: etree._Element, content: tuple | None) -> None:
         """Give a cell a value (``content`` from :func:`_content`) or none, keeping its style."""
         self.changed = True
         self.touched_rows.add(position[0])
+        self.touched_cells.add(position)
         for child in list(c):
             if local_name(child.tag) in ("f", "v", "is"):
                 c.remove(child)
@@ -630,6 +833,15 @@ class _SheetEditor:
         return serialise(self.root, self.original)
 
 
+def _attribute_number(text: str | None, where: str, what: str, default: int) -> int:
+    """A whole number attribute of a sheet (a row number, a style index), or a one-line error."""
+    if text is None:
+        return default
+    if not re.fullmatch(r"\s*\d{1,9}\s*", text):
+        raise WorkbookError(f"{where}: {what} is {text!r}, not a whole number")
+    return int(text)
+
+
 def _drop_attribute(element: etree._Element, name: str) -> None:
     if name in element.attrib:
         del element.attrib[name]
@@ -720,10 +932,10 @@ def _date_serial(value: dt.date | dt.time, date1904: bool) -> tuple:
 class _Styles:
     """``styles.xml``, parsed only when a date needs a cell format with a date number format."""
 
-    def __init__(self, book: WorkbookFile, archive: zipfile.ZipFile):
+    def __init__(self, book: WorkbookFile):
         self.part = book.styles_part
         self.date_styles = set(book.date_styles)
-        self._archive = archive
+        self._package = book.package
         self._root: etree._Element | None = None
         self._original = b""
         self._made: dict[tuple[int, int], int] = {}
@@ -737,7 +949,7 @@ class _Styles:
         if key in self._made:
             return self._made[key]
         if self._root is None:
-            self._original = self._archive.read(self.part)
+            self._original = self._package.read(self.part)
             self._root = parse_xml(self._original)
         ns = namespace_of(self._root)
         xfs = self._root.find(f"{{{ns}}}cellXfs")
@@ -802,11 +1014,10 @@ def _calc_chain_part(book: WorkbookFile) -> str | None:
     return None
 
 
-def _forget_calc_chain(book: WorkbookFile, part: str) -> dict[str, bytes]:
+def _forget_calc_chain(book: WorkbookFile, part: str, replaced: dict[str, bytes]) -> None:
     """The content types and workbook relationships without their entries for the calc chain."""
     rels_part = rels_part_of(book.workbook_part)
-    return {
-        CONTENT_TYPES_PART: without_override(book.package.read(CONTENT_TYPES_PART), part),
-        rels_part: without_relationships(book.package.read(rels_part), book.workbook_part,
-                                         lambda rel: rel.kind == "calcChain"),
-    }
+    types = replaced.get(CONTENT_TYPES_PART) or book.package.read(CONTENT_TYPES_PART)
+    rels = replaced.get(rels_part) or book.package.read(rels_part)
+    replaced[CONTENT_TYPES_PART] = without_override(types, part)
+    replaced[rels_part] = without_relationships(rels, book.workbook_part, lambda rel: rel.kind == "calcChain")
