@@ -173,3 +173,13 @@ def test_a_kill_during_the_write_leaves_the_old_output_intact(dashboard, fake_en
     finally:
         process.wait(timeout=10)
     assert output.read_bytes() == b"old copy"
+
+
+def test_the_cli_refresh_shows_api_text_with_its_control_characters_escaped(dashboard, fake_env, tmp_path):
+    """A failure line quotes the API's message; an escape sequence in it must not reach the terminal."""
+    fake_env.inject(Fault.API_CODE, code=10001, message="bad \x1b]0;owned\x07 value", times=5)
+    result = CliRunner().invoke(main, ["refresh", str(dashboard), "--output", str(tmp_path / "copy.xlsx")],
+                                color=True)
+    assert result.exit_code == 1 and "code 10001" in result.stderr
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert "bad \\x1b]0;owned\\x07 value" in result.stderr

@@ -234,8 +234,8 @@ def refresh(book, output, cached):
     output = output or book.with_name(f"{book.stem}-values.xlsx")
     with FastMossClient() as client, _progress_bar() as progress:
         report = refresh_workbook(book, output, client, refresh=not cached, progress=progress)
-    for line in report.lines():
-        click.echo(line, err=not report.ok)
+    for line in report.lines():  # they quote workbook and API text: shown escaped
+        click.echo(export.printable(line), err=not report.ok)
     if not report.ok:
         sys.exit(1)
 

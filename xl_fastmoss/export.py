@@ -26,6 +26,7 @@ from .columns import LABELS, column, default_fields
 from .files import atomic_write
 from .result import RankingResult
 from .sheets.table import no_data_text, to_rows
+from .workbook.xstring import encode_xstring
 
 #: What a terminal acts on or reorders rather than shows: the C0 and C1 control characters and
 #: DEL (ESC and CSI start escape sequences), line and paragraph separators, the bidirectional
@@ -41,10 +42,6 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 #: (https://owasp.org/www-community/attacks/CSV_Injection: = + - @ tab CR) and NUL from ASVS 5.0
 #: V1.2.10 (LibreOffice drops a leading NUL and runs the formula behind it).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
-#: Characters XML 1.0 cannot hold; an .xlsx stores them as Excel's ``_xHHHH_`` escapes.
-_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-#: A literal ``_x0041_`` in a text, which Excel would otherwise decode; its ``_`` is escaped.
-_LOOKS_ESCAPED = re.compile(r"_(?=[xX][0-9A-Fa-f]{4}_)")
 
 
 def printable(text: str) -> str:
@@ -152,13 +149,13 @@ def write_xlsx(result: RankingResult, path: Path) -> None:
     book.remove(book.worksheets[0])
     title = (f"{result.query.describe()}; answered {result.date_type} {result.date_value}; "
              f"fetched {result.fetched_at:%Y-%m-%d %H:%M} UTC")
-    sheet.cell(row=1, column=1, value=_ooxml_text(title)).data_type = "s"
+    sheet.cell(row=1, column=1, value=encode_xstring(title)).data_type = "s"
     fields = tuple(result.frame.columns)
     for row_number, row in enumerate(to_rows(result, fields, headers=True), start=2):
         # A period without data is one cell, so the row may be shorter than the fields.
         for number, (field, value) in enumerate(zip(fields, row, strict=False), start=1):
             if isinstance(value, str):
-                cell = sheet.cell(row=row_number, column=number, value=_ooxml_text(value))
+                cell = sheet.cell(row=row_number, column=number, value=encode_xstring(value))
                 cell.data_type = "s"  # openpyxl would take "=..." for a formula
             else:
                 cell = sheet.cell(row=row_number, column=number, value=value)
@@ -169,11 +166,6 @@ def write_xlsx(result: RankingResult, path: Path) -> None:
         book.save(temporary)
 
 
-def _ooxml_text(text: str) -> str:
-    """Text as an .xlsx stores it (ECMA-376 ST_Xstring): what XML cannot hold as ``_xHHHH_``,
-    and a literal ``_x0041_`` kept literal as ``_x005F_x0041_``."""
-    text = _LOOKS_ESCAPED.sub("_x005F_", text)
-    return _NOT_IN_XML.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
 
 
 def write_csv(result: RankingResult, path: Path, *, raw: bool = False) -> None:

@@ -97,7 +97,7 @@ _HTML_STATUSES = (502, 503, 504)
 class Fault(enum.Enum):
     """Misbehaviours a test can queue with ``FakeFastMoss.inject`` (see the module docstring)."""
 
-    API_CODE = "api_code"          # HTTP 200, data null, the error ``code`` given
+    API_CODE = "api_code"          # HTTP 200, data null, the error ``code`` given (``message`` text optional)
     HTTP_STATUS = "http_status"    # the HTTP ``status`` given, optional ``retry_after`` verbatim
     HANG = "hang"                  # sleep ``seconds`` (default 30), then answer normally
     TRUNCATED = "truncated"        # full Content-Length, half the bytes, then close
@@ -119,7 +119,7 @@ class Fault(enum.Enum):
 
 # fault -> (required parameters, optional parameters)
 _FAULT_PARAMS = {
-    Fault.API_CODE: ({"code"}, set()),
+    Fault.API_CODE: ({"code"}, {"message"}),
     Fault.HTTP_STATUS: ({"status"}, {"retry_after"}),
     Fault.HANG: (set(), {"seconds"}),
     Fault.DRIP: (set(), {"interval"}),
@@ -492,7 +492,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is Fault.RESET:
             return self._drop()
         if fault is Fault.API_CODE:
-            return self._send_json(200, _error(params["code"], API_MESSAGES[params["code"]]))
+            return self._send_json(200, _error(params["code"], params.get("message", API_MESSAGES[params["code"]])))
         if fault is Fault.HTTP_STATUS:
             return self._send_http_fault(params["status"], params.get("retry_after"))
         if fault is Fault.NOT_JSON:

@@ -26,6 +26,7 @@ from .package import (
     namespace_of,
     parse_xml,
 )
+from .xstring import decode_xstring
 
 __all__ = [
     "WorkbookError",
@@ -80,14 +81,6 @@ class CellData:
     style: int = 0
 
 
-_XSTRING_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
-
-
-def decode_xstring(text: str) -> str:
-    """Undo OOXML's ``_xHHHH_`` escapes (``_x000D_`` is a carriage return)."""
-    if "_x" not in text:
-        return text
-    return _XSTRING_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
 
 
 def _rich_text(element: etree._Element) -> str:

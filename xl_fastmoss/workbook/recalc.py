@@ -30,7 +30,9 @@ from .addresses import MAX_COLUMN, MAX_ROW, cell_name, split_cell, split_range
 from .package import local_name
 
 if TYPE_CHECKING:
-    from .reader import WorkbookFile
+    from .xstring import decode_xstring
+from .reader import WorkbookFile
+from .xstring import decode_xstring
 
 __all__ = ["recalculate", "Recalculation"]
 
@@ -383,7 +385,6 @@ class Recalculation:
             except (ValueError, IndexError):
                 return None
         if kind == "str":
-            from .reader import decode_xstring
 
             return decode_xstring(text)
         if kind == "b":

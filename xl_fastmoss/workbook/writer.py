@@ -47,6 +47,7 @@ from .package import (
 )
 from .reader import CellError, WorkbookFile
 from .recalc import recalculate
+from .xstring import encode_xstring
 
 #: ``mapping(sheet, anchor)``: the fixed range now holding the array anchored at ``anchor`` of
 #: ``sheet`` (None for an unqualified reference's own sheet), or None to leave a reference alone.
@@ -690,7 +691,7 @@ class _SheetEditor:
             return
         kind, text = content
         if kind == "s":
-            kind, text = "str", _xstring(text)
+            kind, text = "str", encode_xstring(text)
         if kind != "n":
             c.set("t", kind)
         v = etree.Element(self._tag("v"))
@@ -723,7 +724,7 @@ class _SheetEditor:
             inline = etree.SubElement(c, self._tag("is"))
             t = etree.SubElement(inline, self._tag("t"))
             t.set(_XML_SPACE, "preserve")
-            t.text = _xstring(text)
+            t.text = encode_xstring(text)
             c.insert(0, inline)
             return
         if kind != "n":
@@ -862,15 +863,6 @@ def _bisect(values: list[int], value: int) -> int:
 # Values
 
 
-_UNDERSCORE_X = re.compile(r"_(?=[xX][0-9A-Fa-f]{4}_)")
-_NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-
-
-def _xstring(text: str) -> str:
-    """Text as OOXML stores it: ``\\r`` and characters XML cannot hold as ``_xHHHH_``, and a
-    literal ``_x000D_`` protected as ``_x005F_x000D_`` so it is not read as an escape."""
-    text = _UNDERSCORE_X.sub("_x005F_", text)
-    return _NOT_IN_XML.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
 
 
 def _content(value: object, date1904: bool) -> tuple:
