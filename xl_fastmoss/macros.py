@@ -79,7 +79,8 @@ def refresh_sheet(sheet) -> list[str]:
 def refresh_range(cells) -> list[str]:
     """Refresh the FM_ tables that ``cells`` (an xlwings Range) touch: an anchor, or any cell of a table."""
     sheet = cells.sheet
-    areas = [split_range(part) for part in cells.address.split(",")]
+    # Each area's own address: Range.Address of a many-area range stops at 255 characters.
+    areas = [split_range(area.Address.replace("$", "")) for area in cells.api.Areas]
     touched = [anchor for anchor in fm_anchors(sheet) if any(_overlap(anchor.area(), area) for area in areas)]
     return _refresh(sheet.book, touched, f" of {sheet.name}!{cells.address.replace('$', '')}")
 
