@@ -312,3 +312,43 @@ def test_formula_of_a_constant_is_the_constant_and_of_a_formula_its_text(excel, 
     sheet["A4"].formula = '=IF(Stamp="","none",Stamp)'  # Range.Formula: implicit intersection, as a file's formulas
     assert sheet["A4"].formula2 == '=IF(Stamp="","none",Stamp)'  # no multi-cell reference: the same text
     assert excel.shown(book, "Sheet!A4") == 14.0
+
+
+# -- what a refresh by scope reads -----------------------------------------------------------------
+
+def test_the_selection_is_the_active_sheets_selected_cells_of_the_active_workbook(excel, tmp_path):
+    first = excel.open(make_book(tmp_path, name="first.xlsx"))
+    second = excel.open(make_book(tmp_path, name="second.xlsx"))
+    # The workbook opened last is active; a sheet's selection is what its file says, A1 here.
+    assert excel.api.ActiveWorkbook.Name == "second.xlsx"
+    assert second.selection.address == "$A$1" and second.app.selection.sheet.name == "Sheet"
+    excel.select(first, "Sheet!B2:C3,E5")
+    assert excel.api.ActiveSheet.Name == "Sheet" and excel.api.ActiveWorkbook.Name == "first.xlsx"
+    assert first.selection.address == "$B$2:$C$3,$E$5"
+    assert first.sheets.active.name == "Sheet"
+
+
+def test_text_that_begins_with_an_equals_sign_is_a_constant_not_a_formula(excel, tmp_path):
+    path = make_book(tmp_path, constants={"A2": 1})
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    wb["Sheet"]["A1"] = '=FM_MOSTPROMOTED("US",14,"day","latest")'
+    wb["Sheet"]["A1"].data_type = "s"  # typed as text ('=...), as a read-me's example
+    wb.save(path)
+    book = excel.open(path)
+    cell = book.sheets["Sheet"]["A1"]
+    assert cell.api.HasFormula is False and cell.value == '=FM_MOSTPROMOTED("US",14,"day","latest")'
+    assert cell.formula == '=FM_MOSTPROMOTED("US",14,"day","latest")'  # Formula reads a constant as its text
+
+
+def test_formula2_of_a_file_formula_summing_a_range_is_its_text(excel, tmp_path):
+    path = make_book(tmp_path, constants={"A1": 1, "A2": 2})
+    from openpyxl import load_workbook
+
+    wb = load_workbook(path)
+    wb["Sheet"]["A3"] = "=SUM(A1:A2)"  # a writer without dynamic arrays: Range.Formula semantics
+    wb.save(path)
+    book = excel.open(path)
+    assert book.sheets["Sheet"]["A3"].formula2 == "=SUM(A1:A2)"
+    assert excel.shown(book, "Sheet!A3") == 3.0

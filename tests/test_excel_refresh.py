@@ -23,6 +23,7 @@ from xl_fastmoss import FastMossClient, Settings
 from xl_fastmoss.fake_server import Fault
 from xl_fastmoss.sheets.calls import read_call
 from xl_fastmoss.sheets.formulas import CellRef, Literal, Missing, parse_formula
+from xl_fastmoss.sheets.functions import STALE_MARK
 from xl_fastmoss.sheets.table import to_rows
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "xl_fastmoss" / "templates"
@@ -123,8 +124,6 @@ def status(excel, book) -> dict:
 # -- the button ----------------------------------------------------------------------------------
 
 @UDF_SERVER
-@pytest.mark.xfail(strict=True, reason="issue 11: the macro ends with Application.Calculate, which does not "
-                   "recalculate clean non-volatile FM_ cells, so every table keeps its old data")
 def test_after_the_data_moved_on_the_button_shows_the_new_data_in_every_table(dashboard, server, tmp_path,
                                                                                 use_udf_server):
     excel, book = dashboard
@@ -140,8 +139,6 @@ def test_after_the_data_moved_on_the_button_shows_the_new_data_in_every_table(da
 
 
 @UDF_SERVER
-@pytest.mark.xfail(strict=True, reason="issue 11: 'latest' FM_ cells are not recalculated by the button "
-                   "(Application.Calculate), so they keep showing the previous day")
 def test_a_latest_table_shows_the_new_day_after_the_vendor_day_moved_on(dashboard, clock, tmp_path, use_udf_server):
     excel, book = dashboard
     set_udf_server(book, use_udf_server)
@@ -184,8 +181,9 @@ def test_fm_status_counts_the_calls_of_the_tables_shown_on_opening(dashboard, se
 
 @pytest.mark.parametrize("use_udf_server", [
     pytest.param(False, id="own-process", marks=pytest.mark.xfail(
-        strict=True, reason="issue 11: with Use UDF Server off the refresh runs in another process, whose "
-        "calls FM_STATUS (in the UDF server) never counts")),
+        strict=True, reason="issue 11: with Use UDF Server off the refresh runs in another process; its calls are "
+        "in the refresh record (RefreshRecord.api_calls_elsewhere), which FM_STATUS's status_table does not read "
+        "yet")),
     pytest.param(True, id="udf-server")])
 def test_fm_status_counts_the_calls_of_the_refresh(dashboard, server, use_udf_server):
     excel, book = dashboard
@@ -196,6 +194,23 @@ def test_fm_status_counts_the_calls_of_the_refresh(dashboard, server, use_udf_se
     shown = status(excel, book)
     assert shown["API calls this session"] == server.call_count
     assert shown["Stale tables"] == 0
+
+
+@UDF_SERVER
+def test_the_refresh_record_holds_the_calls_fm_status_does_not_see(dashboard, server, use_udf_server):
+    """What FM_STATUS needs to count a refresh that ran in its own process: the calls are recorded."""
+    from xl_fastmoss.client import default_client
+
+    excel, book = dashboard
+    set_udf_server(book, use_udf_server)
+    book.sheets["Read me"]["E4"].formula2 = "=FM_STATUS()"
+    opened = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+    server.revision += 1
+    click_refresh(excel, book)
+    seen_here = status(excel, book)["API calls this session"]
+    elsewhere = default_client().refresh_record.api_calls_elsewhere(since=opened)
+    assert seen_here + elsewhere == server.call_count
+    assert (elsewhere > 0) is not use_udf_server
 
 
 # -- a failed fetch ------------------------------------------------------------------------------
@@ -219,20 +234,37 @@ def test_a_failed_table_is_listed_on_the_refresh_sheet(dashboard, server, use_ud
 
 
 @UDF_SERVER
-@pytest.mark.xfail(strict=True, reason="issue 11: the failed table's FM_ cell is not recalculated by the "
-                   "button, so it shows its last data without the stale mark")
-def test_a_failed_table_keeps_its_last_data_marked_stale(dashboard, server, use_udf_server):
+def test_a_failed_table_keeps_its_last_data_marked_stale(dashboard, server, tmp_path, use_udf_server):
     excel, book = dashboard
     set_udf_server(book, use_udf_server)
+    book.sheets["Read me"]["E4"].formula2 = "=FM_STATUS()"
     _fail_daily_on_refresh(excel, book, server)
     last = excel.table(book, "Daily!A10")
+    server.revision += 1
     click_refresh(excel, book)
     shown = excel.table(book, "Daily!A10")
-    assert str(shown[-1][0]).startswith("Stale: data as of ") and "HTTP 503" in shown[-1][0]
-    assert shown[:-1] == last
+    assert shown[1:] == last[1:] and shown[0][1:] == last[0][1:]  # the last data, in the same cells
+    assert shown[0][0].startswith("Rank" + STALE_MARK + "data as of ") and "HTTP 503" in shown[0][0]
+    assert excel.table(book, "Weekly!A10") == api_answer(excel, book, "Weekly!A10", tmp_path)  # the others moved on
+    listed = status(excel, book)
+    assert listed["Stale tables"] == 1
+    assert "HTTP 503" in listed["Stale: most_promoted, US, category 14, day 2026-04-01"]
 
 
 # -- #SPILL! ---------------------------------------------------------------------------------------
+# Every table of the template, in every state it can be in, spills where it did when fresh: a state
+# that needs a row or a column more would run into what is below or beside it (the Markets totals,
+# the next table) and show #SPILL!.
+
+INPUTS = {  # sheet: (period input, a period no cache holds, rows input or None)
+    "Daily": ("B6", "2026-03-30", "B7"), "Weekly": ("B6", "2026-12", "B7"), "Monthly": ("B6", "2026-02", "B7"),
+    "Markets": ("C6", "2026-03-30", None), "Shop rankings": ("C7", "2026-03-30", None),
+}
+
+
+def _shapes(tables):
+    return {anchor: (len(table), len(table[0])) for anchor, table in tables.items()}
+
 
 def _no_spill_error(excel, book):
     return {anchor: excel.shown(book, anchor) for anchor in ANCHORS if excel.shown(book, anchor) == SPILL}
@@ -241,36 +273,96 @@ def _no_spill_error(excel, book):
 def test_no_table_shows_spill_when_fresh(dashboard):
     excel, book = dashboard
     assert _no_spill_error(excel, book) == {}
+    for anchor, table in shown_tables(excel, book).items():
+        rows = 20 if anchor.split("!")[0] in ("Daily", "Weekly", "Monthly") else 10  # the inputs' defaults
+        assert table[0][0] == "Rank" and len(table) == rows + 1, anchor
 
 
 def test_no_table_shows_spill_when_the_api_refuses(dashboard, server):
     excel, book = dashboard
     server.inject(Fault.API_CODE, code=30001, times=1000)
-    for name, period in (("Daily", "2026-03-30"), ("Weekly", "2026-13"), ("Monthly", "2026-03")):
-        book.sheets[name]["B6"].value = period  # periods no cache holds: each table asks the API
+    for sheet, (period, uncached, _) in INPUTS.items():
+        book.sheets[sheet][period].value = uncached  # periods no cache holds: each table asks the API
     excel.wait_until_idle(60)
-    daily = excel.table(book, "Daily!A10")
-    assert len(daily) == 1 and "code 30001" in daily[0][0]
+    for anchor, table in shown_tables(excel, book).items():
+        assert len(table) == 1 and len(table[0]) == 1 and "code 30001" in table[0][0], anchor
     assert _no_spill_error(excel, book) == {}
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: a stale table's note row runs into the Markets sheet's "
-                   "totals row, and Excel shows #SPILL!")
 def test_no_table_shows_spill_when_stale(open_dashboard, server, clock, monkeypatch):
     monkeypatch.setenv("FASTMOSS_CACHE_TTL", "3600")  # answers are kept an hour
     excel, book = open_dashboard()
+    fresh = shown_tables(excel, book)
     clock.shift(dt.timedelta(hours=2))  # they expired, the same vendor day
     server.inject(Fault.HTTP_STATUS, status=503, times=1000)
     excel.api.CalculateFull()  # Ctrl+Alt+F9: every FM_ cell asks again and gets its stale copy
     excel.wait_until_idle(60)
-    assert excel.table(book, "Daily!A10")[-1][0].startswith("Stale: ")
+    stale = shown_tables(excel, book)
     assert _no_spill_error(excel, book) == {}
+    assert _shapes(stale) == _shapes(fresh)
+    for anchor, table in stale.items():
+        assert table[0][0].startswith("Rank" + STALE_MARK) and "HTTP 503" in table[0][0], anchor
+        assert table[1:] == fresh[anchor][1:], anchor
+    assert excel.shown(book, "Markets!C21") == sum(row[2] for row in stale["Markets!A10"][1:])  # the totals row
+
+
+def test_no_table_shows_spill_when_stale_after_a_refresh(dashboard, server):
+    excel, book = dashboard
+    fresh = shown_tables(excel, book)
+    server.revision += 1
+    server.inject(Fault.HTTP_STATUS, status=503, times=1000)
+    click_refresh(excel, book)
+    stale = shown_tables(excel, book)
+    assert _no_spill_error(excel, book) == {}
+    assert _shapes(stale) == _shapes(fresh)
+    assert all(STALE_MARK in table[0][0] for table in stale.values())
 
 
 def test_no_table_shows_spill_at_the_largest_rows_its_input_allows(dashboard):
+    from openpyxl import load_workbook
+
     excel, book = dashboard
-    for name in ("Daily", "Weekly", "Monthly"):
-        book.sheets[name]["B7"].value = 500  # the input cells' validation allows 1..500
+    template = load_workbook(TEMPLATE / "FastMossDashboard.xlsm", keep_vba=True)
+    for sheet, (_, _, rows) in INPUTS.items():
+        if rows is None:
+            continue  # Markets and Shop rankings ask for 10 rows in the formula itself
+        (rule,) = [dv for dv in template[sheet].data_validations.dataValidation if rows in str(dv.sqref).split()]
+        book.sheets[sheet][rows].value = int(rule.formula2)  # the most the input's validation allows
     excel.wait_until_idle(60)
     assert len(excel.table(book, "Daily!A10")) == 501
     assert _no_spill_error(excel, book) == {}
+
+
+# -- by scope, through the template's module ------------------------------------------------------------
+
+@UDF_SERVER
+def test_the_active_sheet_alone_is_refreshed(dashboard, server, tmp_path, use_udf_server):
+    excel, book = dashboard
+    set_udf_server(book, use_udf_server)
+    before = shown_tables(excel, book)
+    server.revision += 1
+    excel.select(book, "Markets!B2")
+    outcome = excel.run_python(book, "import FastMossDashboard;FastMossDashboard.refresh_active_sheet()")
+    assert outcome.message_box is None, outcome.message_box
+    excel.wait_until_idle(60)
+    for anchor in ANCHORS:
+        expected = api_answer(excel, book, anchor, tmp_path) if anchor.startswith("Markets!") else before[anchor]
+        assert excel.table(book, anchor) == expected, anchor
+    assert excel.shown(book, "Read me!C4").startswith("Refreshed 5 FastMoss tables of the sheet Markets at ")
+
+
+@UDF_SERVER
+def test_the_tables_the_selection_touches_alone_are_refreshed(dashboard, server, tmp_path, use_udf_server):
+    excel, book = dashboard
+    set_udf_server(book, use_udf_server)
+    before = shown_tables(excel, book)
+    server.revision += 1
+    server.reset_calls()
+    excel.select(book, "Shop rankings!G14:H15")  # rows of the Top selling table
+    outcome = excel.run_python(book, "import FastMossDashboard;FastMossDashboard.refresh_selection()")
+    assert outcome.message_box is None, outcome.message_box
+    excel.wait_until_idle(60)
+    assert server.call_count == 1
+    for anchor in ANCHORS:
+        expected = api_answer(excel, book, anchor, tmp_path) if anchor == "Shop rankings!F11" else before[anchor]
+        assert excel.table(book, anchor) == expected, anchor

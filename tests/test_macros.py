@@ -1,144 +1,224 @@
-"""The Excel refresh macro, driven through a stand-in for xlwings' Book.
+"""The refresh macros (xl_fastmoss.macros) in the Excel model: by workbook, sheet, range and selection.
 
-Excel cannot run here, so the stand-in answers the few Book calls the macro makes from a real
-.xlsx file read with openpyxl; the planning and fetching behind it are the real ones.
+A small workbook typed as an analyst would (FM_ formulas entered through Formula2, an example of
+one typed as text on a notes sheet) is opened in the model (tests/excel_model), which calculates
+the FM_ cells through xlwings' own UDF code against the fake FastMoss server. The macros run
+through RunPython, in a child process (Use UDF Server off) or in the UDF server; what is checked
+is what the sheet then shows, and the calls the fake API received.
 """
 
+from __future__ import annotations
+
+import datetime as dt
+
 import pytest
-from openpyxl import Workbook, load_workbook
+import time_machine
+from excel_model import ExcelModel
+from openpyxl import Workbook
+from openpyxl.workbook.defined_name import DefinedName
 
-from xl_fastmoss import macros
-from xl_fastmoss.fake_server import Fault
+from xl_fastmoss import FastMossClient, Settings
+from xl_fastmoss.fake_server import FAKE_API_KEY, Fault
+from xl_fastmoss.sheets.calls import read_call
+from xl_fastmoss.sheets.functions import STALE_MARK
+from xl_fastmoss.sheets.table import to_rows
 
+MORNING = dt.datetime(2026, 4, 2, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in Shanghai
 DAY = "2026-04-01"
+FORMULAS = {
+    "Daily!A4": ("FM_MOSTPROMOTED", "US", 14, "day", DAY, "rows", 150),
+    "Daily!P4": ("FM_MOSTPROMOTED", "GB", 14, "day", DAY),
+    "Daily!AC4": ("FM_MOSTPROMOTED", "US", 14, "day", DAY, "rows", 20),
+    "Weekly!A4": ("FM_TOPSELLING", "DE", 14, "week", "2026-13"),
+}
+EXAMPLE_AS_TEXT = '=FM_TOPSELLING("FR",14,"day","2026-03-30")'
+UDF_SERVER = pytest.mark.parametrize("use_udf_server", [False, True], ids=["own-process", "udf-server"])
 
 
-class StandInRange:
-    def __init__(self, sheet, ref):
-        self.sheet, self.ref = sheet, ref
-
-    @property
-    def value(self):
-        cells = self.sheet.ws[self.ref]
-        if isinstance(cells, tuple):
-            return [[c.value for c in row] for row in cells]
-        return cells.value
-
-    @value.setter
-    def value(self, value):
-        self.sheet.ws[self.ref].value = value[0][0] if isinstance(value, list) else value
-        if isinstance(value, list):
-            for r, row in enumerate(value):
-                for c, item in enumerate(row):
-                    self.sheet.ws.cell(row=self.sheet.ws[self.ref].row + r, column=self.sheet.ws[self.ref].column + c,
-                                       value=item)
-
-    @property
-    def formula(self):
-        return [[c.value if c.data_type == "f" else "" for c in row] for row in self.sheet.ws.iter_rows()]
-
-    @property
-    def shape(self):
-        cells = self.sheet.ws[self.ref]
-        return (len(cells), len(cells[0])) if isinstance(cells, tuple) else (1, 1)
-
-    def __getitem__(self, index):
-        r, c = index
-        return StandInRange(self.sheet, self.sheet.ws.cell(row=r + 1, column=c + 1).coordinate)
-
-    def get_address(self, row_absolute=True, column_absolute=True):
-        return self.ref
-
-
-class StandInSheet:
-    def __init__(self, ws):
-        self.ws, self.name = ws, ws.title
-
-    @property
-    def used_range(self):
-        return StandInRange(self, "A1")
-
-    def range(self, ref):
-        return StandInRange(self, ref.replace("$", ""))
-
-    def clear_contents(self):
-        for row in self.ws.iter_rows():
-            for c in row:
-                c.value = None
-
-
-class StandInBook:
-    def __init__(self, wb):
-        self.wb = wb
-        self.calculated = 0
-        self.app = type("App", (), {"calculate": lambda _: setattr(self, "calculated", self.calculated + 1)})()
-
-    @property
-    def sheets(self):
-        book = self
-
-        class Sheets(list):
-            def __getitem__(self, key):
-                if isinstance(key, str):
-                    return StandInSheet(book.wb[key])
-                return list.__getitem__(self, key)
-
-            def add(self, name, after=None):
-                return StandInSheet(book.wb.create_sheet(name))
-
-        return Sheets(StandInSheet(ws) for ws in self.wb.worksheets)
-
-    @property
-    def names(self):
-        wb = self.wb
-
-        class Names:
-            def __iter__(self):
-                for name, defined in wb.defined_names.items():
-                    yield type("Name", (), {"name": name, "refers_to": "=" + defined.attr_text})()
-
-            def __getitem__(self, name):
-                defined = wb.defined_names[name]
-                sheet, ref = next(iter(defined.destinations))
-                target = StandInRange(StandInSheet(wb[sheet]), ref.replace("$", ""))
-                return type("Name", (), {"refers_to_range": target})()
-
-        return Names()
+def _formula(function, *args) -> str:
+    def literal(value):
+        return f'"{value}"' if isinstance(value, str) else str(value)
+    return f"={function}({','.join(literal(a) for a in args)})"
 
 
 @pytest.fixture
-def book(tmp_path):
-    from openpyxl.workbook.defined_name import DefinedName
-
+def workbook(fake_env, tmp_path, monkeypatch):
+    monkeypatch.setenv("FASTMOSS_MAX_RETRIES", "0")
     wb = Workbook()
-    ws = wb.active
-    ws.title = "Daily"
-    ws["A1"], ws["B1"] = "Market", "US"
-    ws["A2"] = "Last refresh"
+    daily = wb.active
+    daily.title = "Daily"
+    daily["A2"], daily["B2"] = "Last refresh", "not yet"
+    wb.create_sheet("Weekly")
+    notes = wb.create_sheet("Notes")
+    notes["A1"] = EXAMPLE_AS_TEXT
+    notes["A1"].data_type = "s"  # an example typed as text: '=FM_...
+    conf = wb.create_sheet("xlwings.conf")
+    conf["A1"], conf["B1"] = "UDF Modules", "xl_fastmoss.udfs"
+    conf["A2"], conf["B2"] = "Use UDF Server", False
     wb.defined_names["FM_LastRefresh"] = DefinedName("FM_LastRefresh", attr_text="Daily!$B$2")
-    ws["A4"] = '=FM_MOSTPROMOTED($B$1,14,"day","2026-04-01","rows",150)'
-    ws["P4"] = '=FM_MOSTPROMOTED("GB",14,"day","2026-04-01")'
-    ws["AC4"] = '=FM_MOSTPROMOTED(B1,14,"day","2026-04-01","rows",20)'
-    wb.save(tmp_path / "book.xlsx")
-    return StandInBook(load_workbook(tmp_path / "book.xlsx"))
+    path = tmp_path / "book" / "Analysis.xlsx"
+    path.parent.mkdir()
+    wb.save(path)
+    return path
 
 
-def test_refresh_fetches_each_distinct_query_fresh_then_recalculates_and_stamps(book, fake_env):
-    assert macros.refresh(book) == []
-    assert fake_env.call_count == 3  # US: 2 pages shared by two cells; GB: 1
-    assert book.calculated == 1
-    assert book.wb["Daily"]["B2"].value.startswith("Refreshed 3 FastMoss tables at ")
-    assert "FastMoss refresh" not in book.wb.sheetnames
-    macros.refresh(book)
-    assert fake_env.call_count == 6  # a refresh always asks again
+@pytest.fixture
+def excel(workbook, server):
+    """The workbook open in a new Excel, its FM_ formulas typed in and their tables landed."""
+    with time_machine.travel(MORNING, tick=True), ExcelModel() as model:
+        book = model.open(workbook)
+        for address, (function, *args) in FORMULAS.items():
+            sheet, _, cell = address.partition("!")
+            book.sheets[sheet][cell].formula2 = _formula(function, *args)
+        model.wait_until_idle(60)
+        yield model, book
 
 
-def test_a_failed_table_is_reported_and_the_rest_refreshed(book, fake_env):
-    fake_env.inject(Fault.API_CODE, code=30001, page=1, times=1)
-    problems = macros.refresh(book)
-    failed = {p.split(":")[0] for p in problems}
-    assert failed in ({"Daily!A4", "Daily!AC4"}, {"Daily!P4"})  # the cells of whichever query got the fault
-    assert all("code 30001" in p and "request_id" in p for p in problems)
-    report = [row[0].value for row in book.wb["FastMoss refresh"].iter_rows()]
-    assert f"{len(problems)} failed" in report[0] and report[1:] == problems
-    assert book.calculated == 1
+def set_udf_server(book, on: bool) -> None:
+    book.sheets["xlwings.conf"]["B2"].value = on
+
+
+def run(excel, book, function: str = "main", argument: str = "") -> None:
+    """RunPython "import xl_fastmoss.macros as m; m.<function>(...)", as a button's Sub would."""
+    call = f"m.{function}({argument})"
+    outcome = excel.run_python(book, f"import xlwings as xw;import xl_fastmoss.macros as m;{call}")
+    assert outcome.message_box is None, outcome.message_box
+    excel.wait_until_idle(60)
+
+
+def answer(tmp_path, function, *args) -> list[list]:
+    """The table the API answers now, as the sheet holds it (None is "", numbers are doubles)."""
+    region, category, date_type, date_value, *options = args
+    call = read_call(function, region, category, date_type, date_value, tuple(options))
+    with FastMossClient(Settings.load(cache_dir=tmp_path / "independent")) as client:
+        rows = to_rows(client.fetch(call.request, refresh=True), call.fields, call.headers)
+    return [["" if v is None else float(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in row]
+            for row in rows]
+
+
+def tables(excel, book) -> dict[str, list[list]]:
+    return {address: excel.table(book, address) for address in FORMULAS}
+
+
+def report(excel, book) -> list[str]:
+    sheet, lines = excel.sheet(book, "FastMoss refresh"), []
+    while sheet.shown(len(lines) + 1, 1) is not None:
+        lines.append(sheet.shown(len(lines) + 1, 1))
+    return lines
+
+
+# -- the workbook ----------------------------------------------------------------------------------
+
+@UDF_SERVER
+def test_a_refresh_asks_each_page_once_and_every_table_shows_the_new_data(excel, server, tmp_path, use_udf_server):
+    excel, book = excel
+    set_udf_server(book, use_udf_server)
+    before = tables(excel, book)
+    server.revision += 1
+    server.reset_calls()
+    run(excel, book, "main", "")
+    # US: two pages for 150 rows, shared with the 20-row table; GB and DE one page each. The
+    # recalculated cells read the pages the refresh fetched: no call of their own.
+    assert server.call_count == 4
+    assert excel.shown(book, "Daily!B2").startswith("Refreshed 4 FastMoss tables at 2026-04-02 ")
+    for address, (function, *args) in FORMULAS.items():
+        now = answer(tmp_path, function, *args)
+        assert now != before[address]
+        assert excel.table(book, address) == now, address
+
+
+@UDF_SERVER
+def test_text_that_looks_like_an_fm_formula_is_not_refreshed(excel, server, use_udf_server):
+    excel, book = excel
+    set_udf_server(book, use_udf_server)
+    server.reset_calls()
+    run(excel, book)
+    assert not any(call.body["filter"].get("region") == "FR" for call in server.calls)
+    assert "FastMoss refresh" not in [s.name for s in book.sheets]  # nothing failed, nothing refused
+    assert excel.shown(book, "Notes!A1") == EXAMPLE_AS_TEXT
+
+
+@UDF_SERVER
+def test_a_failed_table_keeps_its_last_data_marked_stale_and_is_reported(excel, server, tmp_path, use_udf_server):
+    excel, book = excel
+    set_udf_server(book, use_udf_server)
+    last = excel.table(book, "Daily!A4")
+    server.revision += 1
+    server.inject(Fault.HTTP_STATUS, status=503, page=2, times=100)  # only the 150-row table has a page 2
+    run(excel, book)
+    shown = excel.table(book, "Daily!A4")
+    assert shown[1:] == last[1:] and shown[0][1:] == last[0][1:]
+    assert shown[0][0].startswith("Rank" + STALE_MARK + "data as of 2026-04-02 ") and "HTTP 503" in shown[0][0]
+    assert excel.table(book, "Daily!P4") == answer(tmp_path, *FORMULAS["Daily!P4"])  # the others refreshed
+    # The 20-row US table is the same query: it too failed, and keeps its last 20 rows.
+    assert excel.table(book, "Daily!AC4")[1:] == last[1:21] and STALE_MARK in excel.table(book, "Daily!AC4")[0][0]
+    lines = report(excel, book)
+    assert lines[0].startswith("Refreshed 4 FastMoss tables at ") and "; 2 failed" in lines[0]
+    assert [line.split(": ", 1)[0] for line in lines[1:]] == ["Daily!A4", "Daily!AC4"]
+    assert all(line.endswith("FastMoss: FastMoss server error (HTTP 503)") for line in lines[1:]), lines
+    record = (tmp_path / "cache" / "refreshes.json").read_text()
+    assert "HTTP 503" in record and FAKE_API_KEY not in record
+
+
+# -- a sheet, a range, the selection ---------------------------------------------------------------------
+
+@UDF_SERVER
+def test_refreshing_the_active_sheet_refreshes_its_tables_only(excel, server, tmp_path, use_udf_server):
+    excel, book = excel
+    set_udf_server(book, use_udf_server)
+    before = tables(excel, book)
+    server.revision += 1
+    server.reset_calls()
+    excel.select(book, "Weekly!C3")
+    run(excel, book, "main_active_sheet")
+    assert server.call_count == 1
+    assert excel.table(book, "Weekly!A4") == answer(tmp_path, *FORMULAS["Weekly!A4"])
+    assert {a: t for a, t in tables(excel, book).items() if a != "Weekly!A4"} == {
+        a: t for a, t in before.items() if a != "Weekly!A4"}
+    assert excel.shown(book, "Daily!B2").startswith("Refreshed 1 FastMoss table of the sheet Weekly at ")
+
+
+@UDF_SERVER
+def test_refreshing_the_selection_refreshes_the_tables_it_touches(excel, server, tmp_path, use_udf_server):
+    excel, book = excel
+    set_udf_server(book, use_udf_server)
+    before = tables(excel, book)
+    server.revision += 1
+    server.reset_calls()
+    excel.select(book, "Daily!Q7,AD4")  # a cell inside GB's table, and the 20-row US table's anchor
+    run(excel, book, "main_selection")
+    assert server.call_count == 2  # GB's page and US's first page: 20 rows ask for one
+    refreshed = {"Daily!P4", "Daily!AC4"}
+    for address in refreshed:
+        assert excel.table(book, address) == answer(tmp_path, *FORMULAS[address]), address
+    assert {a: t for a, t in tables(excel, book).items() if a not in refreshed} == {
+        a: t for a, t in before.items() if a not in refreshed}
+    assert excel.shown(book, "Daily!B2").startswith("Refreshed 2 FastMoss tables of Daily!Q7,AD4 at ")
+
+
+def test_refresh_range_is_a_plain_function_of_an_xlwings_range(excel, server, tmp_path):
+    excel, book = excel
+    server.revision += 1
+    server.reset_calls()
+    assert xl_macros().refresh_range(book.sheets["Daily"]["P4:P5"]) == []
+    excel.wait_until_idle(60)
+    assert server.call_count == 1
+    assert excel.table(book, "Daily!P4") == answer(tmp_path, *FORMULAS["Daily!P4"])
+
+
+@UDF_SERVER
+def test_a_selection_without_a_table_refreshes_nothing_and_says_so(excel, server, use_udf_server):
+    excel, book = excel
+    set_udf_server(book, use_udf_server)
+    server.reset_calls()
+    excel.select(book, "Weekly!Z50")
+    run(excel, book, "main_selection")
+    assert server.call_count == 0
+    assert excel.shown(book, "Daily!B2") == "not yet"
+    assert report(excel, book) == ["No FastMoss table of Weekly!Z50: nothing was refreshed"]
+
+
+def xl_macros():
+    from xl_fastmoss import macros
+
+    return macros

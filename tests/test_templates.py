@@ -350,12 +350,47 @@ def test_the_vba_project_is_the_xlwings_standalone_one(package, vba):
     assert package.content_types()["xl/workbook.xml"] == "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 
 
+def test_the_templates_xlwings_vba_is_the_pinned_and_the_installed_xlwings(vba):
+    """The VBA names its DLL by version: with any other xlwings every button and FM_ cell fails (error 53)."""
+    import importlib.metadata
+    import tomllib
+
+    (constant,) = re.findall(r'^Public Const XLWINGS_VERSION As String = "([^"]+)"', vba["xlwings"], re.MULTILINE)
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    (pin,) = [d.split(";")[0].split("#")[0].strip() for d in dependencies if re.match(r"xlwings\b", d)]
+    assert pin == f"xlwings=={constant}", "pin xlwings exactly to the template's version, or rebuild the template"
+    assert importlib.metadata.version("xlwings") == constant, (
+        "the installed xlwings is not the template's: pip install -e . again, then python -m tools.build_template")
+    dlls = set(re.findall(r'"(xlwings(?:32|64)-[^"]+\.dll)"', vba["xlwings"]))
+    assert dlls == {f"xlwings32-{constant}.dll", f"xlwings64-{constant}.dll"}
+
+
+def test_a_stale_tables_header_row_turns_orange(wb):
+    from xl_fastmoss.sheets.functions import STALE_MARK
+
+    anchors = [(ws.title, cell.coordinate) for ws, cell, _ in _fm_cells(wb)]
+    for sheet, anchor in anchors:
+        ws = wb[sheet]
+        rules = [(str(rng.sqref), rule) for rng in ws.conditional_formatting for rule in rng.rules]
+        row, col = split_cell(anchor)
+        header = [(sqref, rule) for sqref, rule in rules if sqref.startswith(f"{anchor}:") and
+                  split_cell(sqref.split(":")[1])[0] == row]
+        assert len(header) == 1, f"{sheet}!{anchor}"
+        (_, rule), = header
+        assert rule.formula == [f'ISNUMBER(SEARCH("{STALE_MARK}",${anchor[:-len(str(row))]}${row}))']
+        assert rule.dxf.fill.fgColor.rgb.endswith("C55A11")
+
+
 def test_the_python_module_beside_the_workbook_refreshes_through_the_package(monkeypatch):
     calls = []
     monkeypatch.setattr(macros, "main", lambda: calls.append("refresh"))
+    monkeypatch.setattr(macros, "main_active_sheet", lambda: calls.append("sheet"))
+    monkeypatch.setattr(macros, "main_selection", lambda: calls.append("selection"))
     module = _load_module("FastMossDashboard", FOLDER / "FastMossDashboard.py")
     module.main()
-    assert calls == ["refresh"]
+    module.refresh_active_sheet()
+    module.refresh_selection()
+    assert calls == ["refresh", "sheet", "selection"]
 
 
 def test_the_committed_template_is_what_the_build_script_writes(tmp_path):

@@ -104,12 +104,27 @@ def test_a_failed_fetch_shows_the_older_table_marked_stale(fake_env, monkeypatch
     time.sleep(0.6)  # the cached copy is now past its time-to-live
     fake_env.inject(Fault.HTTP_STATUS, status=503, times=5)
     shown = udfs.FM_MOSTPROMOTED("US", 14, "day", DAY)
-    assert shown[:-1] == fresh
-    assert shown[-1][0].startswith("Stale: data as of ") and "HTTP 503" in shown[-1][0]
-    assert shown[-1][1:] == [None] * 12
+    assert len(shown) == len(fresh) and shown[1:] == fresh[1:] and shown[0][1:] == fresh[0][1:]  # no row more
+    assert shown[0][0].startswith("Rank (stale: data as of ")
+    assert shown[0][0].endswith("; the refresh failed: FastMoss server error (HTTP 503))")
     status = {row[0]: row[1] for row in udfs.FM_STATUS()}
     assert status["Stale tables"] == 1
     assert "HTTP 503" in status["Stale: most_promoted, US, category 14, day 2026-04-01"]
+
+
+def test_a_stale_table_without_headers_keeps_its_shape_and_fm_status_lists_it(fake_env, monkeypatch):
+    import time
+
+    monkeypatch.setenv("FASTMOSS_CACHE_TTL", "0.5")
+    monkeypatch.setenv("FASTMOSS_MAX_RETRIES", "0")
+    import xl_fastmoss.udfs as udfs
+
+    fresh = udfs.FM_MOSTPROMOTED("US", 14, "day", DAY, "headers", False)
+    time.sleep(0.6)
+    fake_env.inject(Fault.HTTP_STATUS, status=503, times=5)
+    assert udfs.FM_MOSTPROMOTED("US", 14, "day", DAY, "headers", False) == fresh  # no cell to spare for a mark
+    status = {row[0]: row[1] for row in udfs.FM_STATUS()}
+    assert status["Stale tables"] == 1
 
 
 def test_fm_status_reports_key_calls_and_fetch_time(udfs, server):
@@ -176,6 +191,21 @@ def test_the_generated_vba_wrappers_are_what_excel_imports(real_xlwings_decorato
     assert "Application.Volatile" not in vba.split("Function FM_MOSTPROMOTED(")[1].split("End Function")[0]
     assert 'Py.CallUDF("xl_fastmoss.udfs", "FM_MOSTPROMOTED"' in vba
     assert "ThisWorkbook" in vba
+
+
+def test_the_insert_function_dialog_does_not_run_a_paid_ranking(real_xlwings_decorators):
+    """xlwings' guard for call_in_wizard=False leaves the wrapper before it calls Python (udfs.py:629-633)."""
+    xlwings_udfs, module = real_xlwings_decorators
+    buffer = io.StringIO()
+    xlwings_udfs.generate_vba_wrapper("xl_fastmoss.udfs", module, buffer, types.SimpleNamespace(Name="Book.xlsm"))
+    vba = buffer.getvalue()
+    guard = 'If (Not Application.CommandBars("Standard").Controls(1).Enabled) Then Exit Function'
+    for name in ("FM_MOSTPROMOTED", "FM_TOPSELLING", "FM_FULLYMANAGED"):  # every function that calls the API
+        body = vba.split(f"Function {name}(")[1].split("End Function")[0]
+        assert body.index(guard) < body.index("XLPy.CallUDF"), name
+        assert getattr(module, name).__xlfunc__["call_in_wizard"] is False
+    # FM_STATUS makes no call: the dialog may show it.
+    assert guard not in vba.split("Function FM_STATUS(")[1].split("End Function")[0]
 
 
 def test_importing_the_udf_module_loads_nothing_heavy_it_does_not_need_yet():

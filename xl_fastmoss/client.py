@@ -25,6 +25,7 @@ from .endpoints import ENDPOINTS, PAGE_SIZE, Endpoint
 from .errors import ConfigurationError, FastMossError
 from .parse import rows_to_frame
 from .query import RankingQuery, TableRequest, pages_for, validate_rows
+from .refresh_record import RefreshRecord, query_key
 from .result import RankingResult
 from .settings import Settings, find_api_key
 from .throttle import AdaptiveLimiter
@@ -76,6 +77,9 @@ class FastMossClient:
         self._in_flight_lock = threading.Lock()
         self._tables: dict[RankingQuery, RankingResult] = {}
         self._tables_lock = threading.Lock()
+        #: Workbook refreshes, perhaps of other processes, that make tables in memory outdated.
+        self.refresh_record = RefreshRecord.in_cache_dir(self.settings.cache_dir)
+        self._refreshes_applied = 0
 
     # -- rankings -------------------------------------------------------------------------
 
@@ -110,13 +114,37 @@ class FastMossClient:
         return outcome
 
     def cached_table(self, request: TableRequest) -> RankingResult | None:
-        """The table from memory if this process already holds it, fresh, with enough rows."""
+        """The table from memory if this process already holds it, fresh, with enough rows.
+
+        A table a workbook refresh fetched again since this process took it into memory is not
+        held any more: the refresh (maybe in another process, see :mod:`.refresh_record`) put
+        the new pages into the shared cache, where the next fetch finds them. A table whose
+        refresh failed stays: it is the last data the sheet had.
+        """
+        self._forget_refreshed_tables()
         with self._tables_lock:
             held = self._tables.get(request.query)
         if held is None or not held.covers(request.rows) or self._expired(held):
             return None
         self.stats.count("tables_from_memory")
         return held.first(request.rows)
+
+    def _forget_refreshed_tables(self) -> None:
+        refreshes = self.refresh_record.refreshes()
+        newest = refreshes[-1].number if refreshes else 0
+        if newest == self._refreshes_applied:
+            return
+        with self._tables_lock:
+            if newest < self._refreshes_applied:  # the record was deleted and began again
+                self._refreshes_applied = 0
+            for refresh in refreshes:
+                if refresh.number <= self._refreshes_applied:
+                    continue
+                for query, held in list(self._tables.items()):
+                    key = query_key(query)
+                    if key in refresh.refreshed and key not in refresh.failed and held.fetched_at < refresh.started:
+                        del self._tables[query]
+            self._refreshes_applied = newest
 
     def fetch_many(self, requests: Iterable[TableRequest], *, refresh: bool = False,
                    progress: ProgressCallback | None = None) -> dict[TableRequest, RankingResult | FastMossError]:

@@ -1,7 +1,11 @@
 """FastMoss worksheet functions for Excel (xlwings UDF module).
 
-Thin wrappers around :mod:`xl_fastmoss.sheet_functions`; ``xlwings.conf`` names this module in
+Thin wrappers around :mod:`xl_fastmoss.sheets.functions`; ``xlwings.conf`` names this module in
 ``UDF MODULES``. On Excel 365 a returned table spills by itself.
+
+The ranking functions are not called while the Insert Function dialog is open
+(``call_in_wizard=False``): it evaluates a function each time its arguments look complete, and
+every evaluation of a ranking would be a paid API call.
 """
 
 import xlwings as xw
@@ -16,7 +20,7 @@ _OPTIONS = ('Optional name, value pairs or "name=value": rows (1..500, default 1
             'fields (e.g. "rank,name,gmv"), headers (TRUE/FALSE), shop_type (1 brand, 2 retail)')
 
 
-@xw.func(async_mode="threading", category="FastMoss")
+@xw.func(async_mode="threading", category="FastMoss", call_in_wizard=False)
 @xw.arg("region", doc=_REGION)
 @xw.arg("category_id", doc=_CATEGORY)
 @xw.arg("date_type", doc=_DATE_TYPE)
@@ -27,7 +31,7 @@ def FM_MOSTPROMOTED(region, category_id, date_type, date_value, *options):
     return sheet_functions.ranking_table("FM_MOSTPROMOTED", region, category_id, date_type, date_value, *options)
 
 
-@xw.func(async_mode="threading", category="FastMoss")
+@xw.func(async_mode="threading", category="FastMoss", call_in_wizard=False)
 @xw.arg("region", doc=_REGION)
 @xw.arg("category_id", doc=_CATEGORY)
 @xw.arg("date_type", doc=_DATE_TYPE)
@@ -38,7 +42,7 @@ def FM_TOPSELLING(region, category_id, date_type, date_value, *options):
     return sheet_functions.ranking_table("FM_TOPSELLING", region, category_id, date_type, date_value, *options)
 
 
-@xw.func(async_mode="threading", category="FastMoss")
+@xw.func(async_mode="threading", category="FastMoss", call_in_wizard=False)
 @xw.arg("region", doc="Market: US GB ES MX DE IT FR; empty for all")
 @xw.arg("category_id", doc=_CATEGORY)
 @xw.arg("date_type", doc=_DATE_TYPE)

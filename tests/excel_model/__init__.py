@@ -86,6 +86,23 @@ class ExcelModel:
             raise ModelGap(f"excel model: the macro {macro} is not modelled")
         return sample_call(self, self.book(xw_book))
 
+    def select(self, xw_book, address: str) -> None:
+        """The analyst clicks a sheet's tab, then selects cells there: ``"Markets!E12"``, ``"Daily!A11:B12,D4"``.
+
+        The workbook's window becomes the active one (Application.ActiveWorkbook), the sheet its
+        active sheet, the cells its selection (Application.Selection).
+        """
+        from .formula import parse_area
+
+        sheet_name, _, areas = address.rpartition("!")
+        book = self.book(xw_book)
+        sheet = book.sheet(sheet_name)
+        selection = [parse_area(area.replace("$", "")) for area in areas.split(",")]
+        with self.app.lock:
+            self.app.active_workbook = book
+            book.active_sheet = sheet
+            sheet.selection = selection
+
     def run_python(self, xw_book, command: str) -> RunPythonOutcome:
         return run_python(self, self.book(xw_book), command)
 

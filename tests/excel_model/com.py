@@ -82,6 +82,28 @@ class ComApplication(ComObject):
     def WorksheetFunction(self):
         return ComWorksheetFunction()
 
+    @property
+    def ActiveWorkbook(self):  # _xlwindows.py:777, VBA:excel.application.activeworkbook
+        book = self._app.active_workbook
+        if book is None:
+            raise ModelGap("excel model: Application.ActiveWorkbook with no workbook open is not modelled")
+        return ComWorkbook(book)
+
+    @property
+    def ActiveSheet(self):  # VBA:excel.application.activesheet: the active sheet of the active workbook
+        return self.ActiveWorkbook.ActiveSheet
+
+    @property
+    def Selection(self):
+        """VBA:excel.application.selection: "the currently selected object in the active workbook".
+
+        xlwings' App.selection reads Selection.Address, then wraps Selection (_xlwindows.py:606-613).
+        In the model the selection is always cells of the active sheet (selecting a chart or a
+        shape, where Selection is no Range, is not modelled).
+        """
+        sheet = self.ActiveSheet._sheet
+        return ComRange(sheet, list(sheet.selection))
+
     def Intersect(self, first, second):  # _xlwindows.py:1453, VBA:excel.application.intersect
         if first._sheet is not second._sheet:
             raise ModelGap("excel model: Intersect across sheets is not modelled")
@@ -267,7 +289,7 @@ class ComWorksheet(ComObject):
         area = self._sheet.used_area() or (1, 1, 1, 1)
         return ComRange(self._sheet, [area])
 
-    def Activate(self):
+    def Activate(self):  # VBA:excel.worksheet.activate: the sheet of its workbook's window
         self._sheet.book.active_sheet = self._sheet
 
     def Move(self, Before=None, After=None):  # _xlwindows.py:982, VBA:excel.worksheet.move
@@ -350,12 +372,16 @@ class ComRange(ComObject):
         return self._areas[0][1]
 
     @property
-    def Rows(self):  # _xlwindows.py:1313 reads Rows.Count
-        return _Count(self._single()[2] - self._single()[0] + 1)
+    def Rows(self):
+        """_xlwindows.py:1313 reads Rows.Count. VBA:excel.range.rows: "When applied to a Range object
+        that is a multiple selection, this property returns rows from only the first area"."""
+        r1, _, r2, _ = self._areas[0]
+        return _Count(r2 - r1 + 1)
 
     @property
-    def Columns(self):
-        return _Count(self._single()[3] - self._single()[1] + 1)
+    def Columns(self):  # VBA:excel.range.columns: of a multiple selection, the first area's
+        _, c1, _, c2 = self._areas[0]
+        return _Count(c2 - c1 + 1)
 
     @property
     def Count(self):  # _xlwindows.py:1356
@@ -622,6 +648,13 @@ def fx_quote(name: str) -> str:
     return name if name.replace("_", "").isalnum() else "'" + name.replace("'", "''") + "'"
 
 
+# Functions whose arguments take a range or an array: implicit intersection reduces a range to
+# one value only "where a single value is expected" (https://support.microsoft.com/office/
+# implicit-intersection-operator-ce3be07b-0101-4450-a24e-c1c999be2b34), so =SUM(C11:C20) reads
+# the same through Formula and Formula2.
+_RANGE_FUNCTIONS = ("SUM", "COUNTA", "ROWS")
+
+
 def _may_intersect(tree, sheet: Sheet) -> bool:
     """Whether implicit intersection could occur: a multi-cell or spill reference (a name resolved).
 
@@ -634,6 +667,9 @@ def _may_intersect(tree, sheet: Sheet) -> bool:
         refers_to = sheet.book.resolve_name(tree.name, sheet)
         return refers_to is None or _may_intersect(fx.parse(refers_to, ()), sheet)
     if isinstance(tree, fx.Call):
+        if tree.function in _RANGE_FUNCTIONS:  # a reference handed to them whole is not intersected
+            return any(_may_intersect(a, sheet) for a in tree.args
+                       if not isinstance(a, (fx.Reference, fx.Name)))
         return any(_may_intersect(a, sheet) for a in tree.args)
     if isinstance(tree, fx.Operation):
         return _may_intersect(tree.left, sheet) or _may_intersect(tree.right, sheet)

@@ -82,6 +82,9 @@ class Sheet:
         self.cells: dict[tuple[int, int], Cell] = {}
         self.spilled_from: dict[tuple[int, int], tuple[int, int]] = {}  # spilled cell -> anchor
         self.formatted: set[tuple[int, int]] = set()
+        # The cells selected in this sheet's window: each sheet keeps its own selection, A1 in a new
+        # sheet, the file's <selection sqref> when opened (ECMA-376 Part 1, 18.3.1.78 selection).
+        self.selection: list[tuple[int, int, int, int]] = [(1, 1, 1, 1)]
 
     def __repr__(self) -> str:
         return f"<Sheet {self.book.name}!{self.name}>"
@@ -176,6 +179,9 @@ class ExcelApp:
         self.calculation = XL_AUTOMATIC  # Excel's default mode
         self.pid = next(self._pids)       # the Excel process id xlwings reads (see windows_xlwings)
         self.udfs: dict[str, object] = {}  # upper-case name -> udf_server.Udf
+        # The workbook of the active window; the one opened last until another is activated
+        # (https://learn.microsoft.com/office/vba/api/excel.workbooks.open: the opened workbook is active).
+        self.active_workbook: Workbook | None = None
         self._calculating = False
         self._in_progress: set = set()
         self.calculations = 0  # evaluations of formulas, for the model's own tests

@@ -7,6 +7,10 @@
   (Range.Formula semantics, excel.py FORMULA2).
 - Cached values (``<v>``) are what the cells show until calculated; ``calcPr fullCalcOnLoad``
   makes Excel calculate everything on open (ECMA-376 Part 1, 18.2.2).
+- A cell is a formula when the file stores one (``<f>``, openpyxl's data type "f"); text that
+  begins with ``=`` (a shop name, an example typed as text) is a constant.
+- Each sheet's selection is its view's ``<selection sqref>`` (ECMA-376 Part 1, 18.3.1.78; areas
+  separated by spaces), A1 without one; the opened workbook becomes the active workbook.
 - The UDF modules come from the ``xlwings.conf`` sheet's ``UDF Modules`` (``;``-separated),
   as xlwings' UDF server imports them; the server's sys.path gets the workbook's folder
   (xlwings.utils.prepare_sys_path, called by the VBA that starts the server).
@@ -39,6 +43,7 @@ def load_workbook(model, path) -> Workbook:
         for ws in formulas.worksheets:
             book.sheets.append(Sheet(book, ws.title))
         book.active_sheet = book.sheets[formulas.worksheets.index(formulas.active)]
+        app.active_workbook = book
         for name, defined in formulas.defined_names.items():
             book.names[(None, name.upper())] = (name, "=" + defined.attr_text)
         for ws, sheet in zip(formulas.worksheets, book.sheets, strict=True):
@@ -47,6 +52,7 @@ def load_workbook(model, path) -> Workbook:
         # Constants first: the UDF modules named on the config sheet must be known to parse formulas.
         pending = []
         for ws, sheet in zip(formulas.worksheets, book.sheets, strict=True):
+            sheet.selection = _selection(ws)
             values = cached[ws.title]
             spilled = set()
             for row in ws.iter_rows():
@@ -61,7 +67,7 @@ def load_workbook(model, path) -> Workbook:
                         sheet.formatted.add(position)
                     if c.value is None or position in spilled:
                         continue
-                    if isinstance(c.value, ArrayFormula) or (isinstance(c.value, str) and c.value.startswith("=")):
+                    if c.data_type == "f":
                         pending.append((sheet, ws, values, c))
                     else:
                         sheet.cells[position] = Cell(constant=_constant(c.value))
@@ -101,6 +107,12 @@ def _formula_cell(app, sheet: Sheet, values, c, dynamic: bool) -> None:
             cell.result = result[0][0]
         else:
             app._resolve_spill(sheet, position)
+
+
+def _selection(ws) -> list[tuple[int, int, int, int]]:
+    selections = ws.sheet_view.selection
+    sqref = selections[0].sqref if selections and selections[0].sqref else "A1"
+    return [parse_area(area) for area in str(sqref).split()]
 
 
 def _functions(tree):

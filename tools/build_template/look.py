@@ -10,6 +10,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from xl_fastmoss.columns import COUNT, MONEY, column
+from xl_fastmoss.sheets.functions import STALE_MARK
 
 DARK_BLUE = "1F4E79"
 ACCENT_BLUE = "2E75B6"  # chart bars and the refresh button
@@ -26,6 +27,8 @@ HEADER_FONT = Font(name=FONT, size=11, bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor=DARK_BLUE)
 SECTION_FONT = Font(name=FONT, bold=True, size=11, color=DARK_BLUE)
 BAND_FILL = PatternFill("solid", fgColor="EEF3F8", bgColor="EEF3F8")
+#: The header row of a table shown from an older copy because its refresh failed.
+STALE_FILL = PatternFill("solid", fgColor="C55A11", bgColor="C55A11")
 
 COUNT_FORMAT = COUNT.excel_format
 MONEY_FORMAT = MONEY.excel_format
@@ -45,6 +48,12 @@ def format_table(ws, header_row: int, first_col: int, fields, body_rows: int) ->
     ws.conditional_formatting.add(
         f"{first}{header_row + 1}:{last_col}{last_row}",
         FormulaRule(formula=[f'AND({anchor}<>"",MOD(ROW(),2)=0)'], fill=BAND_FILL))
+    # The FM_ functions mark a stale table in its first header cell (no row is added, so nothing
+    # below it is overrun): the whole header row turns orange then.
+    mark = STALE_MARK.replace('"', '""')
+    ws.conditional_formatting.add(
+        f"{first}{header_row}:{last_col}{header_row}",
+        FormulaRule(formula=[f'ISNUMBER(SEARCH("{mark}",${first}${header_row}))'], fill=STALE_FILL))
     return f"{first}{header_row}:{last_col}{last_row}"
 
 

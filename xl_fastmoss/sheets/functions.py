@@ -6,6 +6,7 @@ comes back as one cell of readable text.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 from collections import OrderedDict
@@ -54,7 +55,12 @@ session_log = _SessionLog()
 
 
 def ranking_table(function: str, region, category_id, date_type, date_value, *options) -> list[list]:
-    """The FM_ function ``function``: a table, or one cell naming what went wrong."""
+    """The FM_ function ``function``: a table, or one cell naming what went wrong.
+
+    A table whose fresh fetch failed (here, or at the last workbook refresh, which may have run
+    in another process) shows its last data, marked stale in its first header cell: see
+    :func:`mark_stale`.
+    """
     try:
         call = read_call(function, region, category_id, date_type, date_value, options)
         client = default_client()
@@ -62,19 +68,35 @@ def ranking_table(function: str, region, category_id, date_type, date_value, *op
     except Exception as error:  # a cell shows the cause, never a traceback
         session_log.failed()
         return [[error_text(error)]]
+    if not result.stale:
+        failure = client.refresh_record.failure_for(call.request.query, result.fetched_at)
+        if failure is not None:
+            result = dataclasses.replace(result, stale=True, stale_reason=failure.reason)
     session_log.shown(call, result)
     rows = to_rows(result, call.fields, call.headers)
     if result.stale:
-        rows = _with_stale_note(rows, result)
+        rows = mark_stale(rows, result, call.headers)
     return rows
 
 
-def _with_stale_note(rows: list[list], result: RankingResult) -> list[list]:
-    """The table as last fetched, with a last row saying it is stale and why."""
-    width = len(rows[0])
-    note = (f"Stale: data as of {result.fetched_at:%Y-%m-%d %H:%M} UTC; "
-            f"the refresh failed: {result.stale_reason}")
-    return rows + [[note] + [None] * (width - 1)]
+#: What a stale table's first header cell carries after its label; the template colours the
+#: header row of a table whose first cell contains it.
+STALE_MARK = " (stale: "
+
+
+def mark_stale(rows: list[list], result: RankingResult, headers: bool) -> list[list]:
+    """The table as last fetched, its first header cell saying it is stale, since when and why.
+
+    The mark costs no row and no column, so a stale table spills exactly where the fresh one
+    did (a row more would run into whatever is below it, e.g. a totals row, and show #SPILL!).
+    A table without headers has no cell to spare: it stays as it is, and FM_STATUS and the
+    refresh report list it.
+    """
+    if not headers or len(rows) < 2:
+        return rows
+    note = (f"{rows[0][0]}{STALE_MARK}data as of {result.fetched_at:%Y-%m-%d %H:%M} UTC; "
+            f"the refresh failed: {result.stale_reason or 'the API failed'})")
+    return [[note, *rows[0][1:]], *rows[1:]]
 
 
 def status_table() -> list[list]:

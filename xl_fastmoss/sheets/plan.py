@@ -50,6 +50,8 @@ class TableOutcome:
     rows: list[list] | None = None
     result: RankingResult | None = None
     error: str | None = None
+    #: Why the fresh fetch failed, as the error says it (no cell address): set with ``error``.
+    reason: str | None = None
 
 
 def plan_refresh(cells: Iterable[FmCell]) -> RefreshPlan:
@@ -77,11 +79,12 @@ def fetch_plan(plan: RefreshPlan, client: FastMossClient, *, refresh: bool = Tru
     for table in plan.tables:
         result = fetched[table.call.request]
         if isinstance(result, FastMossError):
-            outcomes.append(TableOutcome(table, error=f"{table.address}: {error_text(result)}"))
+            outcomes.append(TableOutcome(table, error=f"{table.address}: {error_text(result)}",
+                                         reason=result.message))
         elif result.stale:
+            reason = result.stale_reason or "failed"
             outcomes.append(TableOutcome(
-                table, result=result,
-                error=f"{table.address}: {error_text(FastMossError(result.stale_reason or 'failed'))}"))
+                table, result=result, error=f"{table.address}: {error_text(FastMossError(reason))}", reason=reason))
         else:
             outcomes.append(TableOutcome(table, rows=to_rows(result, table.call.fields, table.call.headers),
                                          result=result))
