@@ -12,6 +12,7 @@ from . import export
 from .client import FastMossClient
 from .errors import FastMossError, InvalidArgument
 from .settings import Settings, config_file, forget_api_key, store_api_key, write_config
+from .template_command import template as template_command
 
 _FORMATS = ("table", "csv", "json")
 _OUTPUT_SUFFIXES = (".xlsx", ".csv")
@@ -238,6 +239,9 @@ def refresh(book, output, cached):
         click.echo(export.printable(line), err=not report.ok)
     if not report.ok:
         sys.exit(1)
+
+
+main.add_command(template_command)
 
 
 if __name__ == "__main__":  # python -m xl_fastmoss.cli, as the entry point does
