@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from . import export
+from .addin_command import addin as addin_command
 from .client import FastMossClient
 from .errors import FastMossError, InvalidArgument
 from .settings import Settings, config_file, forget_api_key, store_api_key, write_config
@@ -242,6 +243,7 @@ def refresh(book, output, cached):
 
 
 main.add_command(template_command)
+main.add_command(addin_command)
 
 
 if __name__ == "__main__":  # python -m xl_fastmoss.cli, as the entry point does

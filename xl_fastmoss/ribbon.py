@@ -8,7 +8,8 @@ FastMoss tab on Excel's ribbon for every workbook. All its buttons call one VBA 
 
 :func:`on_action` finds the button in :data:`BUTTONS` and runs its action on the active workbook:
 the ribbon belongs to the add-in, the tables to the workbook the analyst is looking at. The
-refresh buttons call the same functions as the template's buttons (:mod:`xl_fastmoss.macros`).
+refresh buttons call the functions the template's buttons reach: :func:`macros.refresh`,
+:func:`macros.refresh_sheet` of the active sheet, :func:`macros.refresh_selection`.
 
 Messages are Excel message boxes (``App.alert``, xlwings' MsgBox); the key is asked for in
 Excel's input box (``Application.InputBox``) and goes to the OS keyring, never into a cell.
@@ -43,19 +44,9 @@ class Button:
     action: Callable[[Any], object]
 
 
-def refresh_workbook(book) -> list[str]:
-    """Refresh every FM_ table of the workbook: the template's Refresh button."""
-    return macros.refresh(book)
-
-
 def refresh_sheet(book) -> list[str]:
-    """Refresh the FM_ tables of the workbook's active sheet."""
+    """Refresh the FM_ tables of the workbook's active sheet (:func:`macros.refresh_sheet`)."""
     return macros.refresh_sheet(book.sheets.active)
-
-
-def refresh_selection(book) -> list[str]:
-    """Refresh the FM_ tables that the selected cells touch."""
-    return macros.refresh_selection(book)
 
 
 def usage_lines() -> list[str]:
@@ -126,11 +117,11 @@ def readme_location() -> str:
 
 BUTTONS = (
     Button("fastmoss_refresh_workbook", "Refresh workbook", "RefreshAll",
-           "Fetch every FastMoss table of this workbook again.", refresh_workbook),
+           "Fetch every FastMoss table of this workbook again.", macros.refresh),
     Button("fastmoss_refresh_sheet", "Refresh sheet", "Refresh",
            "Fetch the FastMoss tables of the active sheet again.", refresh_sheet),
     Button("fastmoss_refresh_selection", "Refresh selection", "Refresh",
-           "Fetch again the FastMoss tables that the selected cells touch.", refresh_selection),
+           "Fetch again the FastMoss tables that the selected cells touch.", macros.refresh_selection),
     Button("fastmoss_usage", "Usage", "Info",
            "The API key, the calls made and the cache in use.", show_usage),
     Button("fastmoss_set_key", "Set key", "AdpPrimaryKey",

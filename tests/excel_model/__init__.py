@@ -8,6 +8,7 @@ Layers, bottom up:
   with pywin32 stand-ins (``windows_xlwings``); ``xw.Book`` here is xlwings' real class.
 - ``udf_server``: xlwings' real ``call_udf`` (async protocol included) as the UDF server.
 - ``runpython``: the template's buttons; RunPython in a child process or in the UDF server.
+- ``addin``: an .xlam add-in, its ribbon buttons and their VBA callback, RunPython as an add-in runs it.
 
 Each rule cites its source where it is written; what the model does not know raises.
 Typical use::
@@ -24,14 +25,17 @@ from __future__ import annotations
 import os
 import sys
 
-from .com import ComApplication, ComWorkbook
-from .excel import SPILL, XL_AUTOMATIC, XL_MANUAL, ExcelApp, ExcelError, ModelGap
+from . import windows_xlwings
+from .addin import AddIn, click_ribbon, load_addin
+from .com import ComApplication, ComScreen, ComWorkbook
+from .excel import SPILL, XL_AUTOMATIC, XL_MANUAL, Dialog, ExcelApp, ExcelError, ModelGap
 from .loader import load_workbook
 from .runpython import RunPythonOutcome, run_python, sample_call
 from .udf_server import UdfServer
 from .windows_xlwings import load as load_windows_xlwings
 
-__all__ = ["SPILL", "XL_AUTOMATIC", "XL_MANUAL", "ExcelError", "ExcelModel", "ModelGap", "RunPythonOutcome"]
+__all__ = ["SPILL", "XL_AUTOMATIC", "XL_MANUAL", "AddIn", "Dialog", "ExcelError", "ExcelModel", "ModelGap",
+           "RunPythonOutcome"]
 
 
 class ExcelModel:
@@ -42,6 +46,7 @@ class ExcelModel:
         self.app = ExcelApp()
         self.api = ComApplication(self.app)
         self.udf_server = UdfServer(self.app)
+        windows_xlwings.SCREEN = ComScreen(self.app)  # App.alert in this process (Use UDF Server on)
         self.child_runs: list = []
         self._saved_path = list(sys.path)
         self.book_dirs: set[str] = set()
@@ -103,6 +108,24 @@ class ExcelModel:
             book.active_sheet = sheet
             sheet.selection = selection
 
+    def load_addin(self, path) -> AddIn:
+        """Excel starts with ``path`` in its startup folder: the add-in is open, hidden, its ribbon shown."""
+        return load_addin(self, path)
+
+    def click_ribbon(self, control_id: str) -> RunPythonOutcome | None:
+        """The analyst clicks the ribbon button ``control_id``; None when its VBA ran no Python."""
+        return click_ribbon(self, control_id)
+
+    def type_into_input_box(self, answer) -> None:
+        """What the analyst will type into the next InputBox: a text, or False for Cancel."""
+        with self.app.lock:
+            self.app.answers.append(answer)
+
+    @property
+    def dialogs(self) -> list[Dialog]:
+        """The message and input boxes shown so far, in order."""
+        return list(self.app.dialogs)
+
     def run_python(self, xw_book, command: str) -> RunPythonOutcome:
         return run_python(self, self.book(xw_book), command)
 
@@ -115,6 +138,7 @@ class ExcelModel:
             self.wait_until_idle(30)
         finally:
             self.udf_server.close()
+            windows_xlwings.SCREEN = None
             sys.path[:] = self._saved_path
             for name, module in list(sys.modules.items()):
                 # Workbook-local modules RunPython imported in this process (FastMossDashboard).

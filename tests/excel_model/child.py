@@ -27,4 +27,6 @@ def attach() -> None:
     xlwindows, _ = windows_xlwings.load()
     remote = RemoteCom(os.environ["EXCEL_MODEL_COM"])
     xlwindows.BOOK_CALLER = Proxy(remote, int(os.environ["EXCEL_MODEL_BOOK"]))
+    if "EXCEL_MODEL_SCREEN" in os.environ:  # message boxes xlwings shows over Excel's window
+        windows_xlwings.SCREEN = Proxy(remote, int(os.environ["EXCEL_MODEL_SCREEN"]))
     print(f"excel-model-pid={os.getpid()}", flush=True)

@@ -10,7 +10,7 @@ https://learn.microsoft.com/office/vba/api/ are written ``VBA:excel.range.formul
 from __future__ import annotations
 
 from . import formula as fx
-from .excel import XL_AUTOMATIC, XL_MANUAL, ExcelApp, ExcelError, ModelGap, Sheet, Workbook, excel_value
+from .excel import XL_AUTOMATIC, XL_MANUAL, Dialog, ExcelApp, ExcelError, ModelGap, Sheet, Workbook, excel_value
 from .windows_xlwings import com_error
 
 XL_CELL_TYPE_FORMULAS = -4123  # XlCellType, VBA:excel.xlcelltype
@@ -104,6 +104,21 @@ class ComApplication(ComObject):
         sheet = self.ActiveSheet._sheet
         return ComRange(sheet, list(sheet.selection))
 
+    def InputBox(self, Prompt, Title="Input", Default="", Left=None, Top=None, HelpFile=None, HelpContextID=None,
+                 Type=None):
+        """VBA:excel.application.inputbox: the text typed, or False "if you choose the Cancel button".
+
+        Type 2 (text) only; the answer is the next one the test scripted (ExcelModel.type_into_input_box).
+        """
+        if Type != 2 or Default not in ("", None) or Left is not None or Top is not None or HelpFile is not None:
+            raise ModelGap(f"excel model: InputBox with Type={Type}, Default={Default!r}, a position or help "
+                           "is not modelled")
+        with self._app.lock:
+            self._app.dialogs.append(Dialog("InputBox", str(Title), str(Prompt)))
+            if not self._app.answers:
+                raise ModelGap("excel model: an InputBox was shown and the test scripted no answer for it")
+            return self._app.answers.pop(0)
+
     def Intersect(self, first, second):  # _xlwindows.py:1453, VBA:excel.application.intersect
         if first._sheet is not second._sheet:
             raise ModelGap("excel model: Intersect across sheets is not modelled")
@@ -111,6 +126,26 @@ class ComApplication(ComObject):
                  for a in first._areas for b in second._areas]
         areas = [a for a in areas if a[0] <= a[2] and a[1] <= a[3]]
         return ComRange(first._sheet, areas) if areas else None
+
+
+class ComScreen(ComObject):
+    """Message boxes over Excel's window: ``win32api.MessageBox(hwnd, text, caption, type)``, which
+    xlwings' App.alert calls (_xlwindows.py:756-761). MessageBoxW returns IDOK (1) when OK is
+    clicked (https://learn.microsoft.com/windows/win32/api/winuser/nf-winuser-messageboxw); only a
+    box with the single OK button (MB_OK, 0 in the low four bits) is modelled: any other needs a
+    choice the test did not script."""
+
+    def __init__(self, app: ExcelApp):
+        self._app = app
+
+    def MessageBox(self, hwnd, text, caption, style):
+        if hwnd != self._app.pid:
+            raise ModelGap(f"excel model: a message box owned by window {hwnd}, not Excel's, is not modelled")
+        if style & 0xF != 0:
+            raise ModelGap(f"excel model: a message box with buttons {style & 0xF} (not OK alone) is not modelled")
+        with self._app.lock:
+            self._app.dialogs.append(Dialog("MsgBox", str(caption), str(text)))
+        return 1
 
 
 class ComWorksheetFunction(ComObject):
@@ -122,6 +157,10 @@ class ComWorksheetFunction(ComObject):
 class ComWorkbooks(ComObject):
     def __init__(self, app):
         self._app = app
+
+    @property
+    def Application(self):  # _xlwindows.py:777 (Books.active), VBA:excel.workbooks.application
+        return ComApplication(self._app)
 
     @property
     def Count(self):

@@ -168,6 +168,15 @@ class RefValue:
         return [[self.sheet.shown(r, c) for c in range(c1, c2 + 1)] for r in range(r1, r2 + 1)]
 
 
+@dataclass(frozen=True)
+class Dialog:
+    """A dialog Excel showed: ``kind`` "MsgBox" (VBA's or xlwings' App.alert) or "InputBox"."""
+
+    kind: str
+    title: str
+    text: str
+
+
 class ExcelApp:
     """One Excel process: open workbooks, the calculation engine, the UDFs it can call."""
 
@@ -185,6 +194,13 @@ class ExcelApp:
         self._calculating = False
         self._in_progress: set = set()
         self.calculations = 0  # evaluations of formulas, for the model's own tests
+        # Open add-ins: hidden workbooks, never the active one and not in Application.Workbooks
+        # ("The Workbooks collection doesn't include open add-ins", VBA:excel.workbooks).
+        self.addins: list = []
+        # What the analyst saw in dialogs (message boxes, input boxes), and what they will type
+        # into the next input boxes (a text, or False for Cancel): a dialog nobody scripted raises.
+        self.dialogs: list[Dialog] = []
+        self.answers: list = []
 
     # -- content -------------------------------------------------------------------------
     def set_constant(self, sheet: Sheet, row: int, column: int, value) -> None:

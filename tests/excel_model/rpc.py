@@ -43,6 +43,10 @@ class RpcServer:
         self._stopping = False
         self._thread.start()
 
+    def serve(self, obj) -> int:
+        """Serve another COM object; returns the handle a child names it by."""
+        return self._handle(obj)
+
     @property
     def address(self) -> str:
         host, port = self.listener.address

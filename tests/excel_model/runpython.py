@@ -10,7 +10,12 @@
 - Off: ExecuteWindows starts ``python -B -c "import xlwings.utils;xlwings.utils.prepare_sys_path
   (\"<add dir>;<fullname>;<fullname>;...;<PYTHONPATH>\"); <command>"`` and waits for it
   (WaitOnReturn = True); a non-zero exit shows its stderr log in a message box. Here it is a
-  real child process (see child.py) with this process's environment.
+  real child process (see child.py) with this process's environment, started with this process's
+  Python for a workbook's own module (the interpreter xlwings' ribbon config would name is not
+  modelled) and with the interpreter its config names for an add-in (addin.py).
+- xlwings_custom_addin.bas, the VBA of an add-in made by ``xlwings quickstart --addin``, differs
+  in what it hands over (addin.py): ActiveWorkbook instead of ThisWorkbook for BOOK_CALLER and
+  ``--wb=``, and its config sheet is named after its PROJECT_NAME.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .com import ComWorkbook
+from .com import ComScreen, ComWorkbook
 from .excel import ModelGap, Workbook
 from .rpc import RpcServer
 
@@ -39,17 +44,27 @@ class RunPythonOutcome:
     message_box: str | None = None
 
 
-def get_config(book: Workbook, key: str, default):
+_MISSING = object()
+
+
+def get_config(book: Workbook, key: str, default, sheet_name: str = "xlwings.conf"):
     """GetConfig's sheet layer (xlwings.bas GetConfigFromSheet / GetConfig)."""
+    value = config_from_sheet(book, sheet_name, key)
+    return default if value is _MISSING else value
+
+
+def config_from_sheet(book: Workbook, sheet_name: str, key: str):
+    """The value of ``key`` on the sheet ``sheet_name``, or _MISSING: keys in column A from A1 down
+    to the first empty cell, upper cased, values in column B (GetConfigFromSheet)."""
     try:
-        sheet = book.sheet("xlwings.conf")
+        sheet = book.sheet(sheet_name)
     except KeyError:
-        return default
+        return _MISSING
     row = 1
     while True:
         name = sheet.shown(row, 1)
         if name is None or name == "":
-            return default
+            return _MISSING
         if str(name).upper() == key.upper():
             return sheet.shown(row, 2)
         row += 1
@@ -73,9 +88,17 @@ def sample_call(model, book: Workbook) -> RunPythonOutcome:
 
 
 def run_python(model, book: Workbook, command: str) -> RunPythonOutcome:
-    if _vba_boolean(get_config(book, "USE UDF SERVER", False), "USE UDF SERVER"):
-        return _in_udf_server(model, book, command)
-    return _in_new_process(model, book, command)
+    """RunPython of a workbook's own VBA module (the template's): ThisWorkbook is the caller."""
+    return run(model, caller=book, this=book, config=lambda key, default: get_config(book, key, default),
+               command=command, interpreter=sys.executable)
+
+
+def run(model, *, caller: Workbook, this: Workbook, config, command: str, interpreter: str) -> RunPythonOutcome:
+    """RunPython with ``caller`` as the book Python gets (BOOK_CALLER, --wb=), ``this`` the workbook
+    whose VBA runs, ``config(key, default)`` GetConfig and ``interpreter`` the Python it starts."""
+    if _vba_boolean(config("USE UDF SERVER", False), "USE UDF SERVER"):
+        return _in_udf_server(model, caller, command)
+    return _in_new_process(model, caller, this, config, command, interpreter)
 
 
 def _in_udf_server(model, book: Workbook, command: str) -> RunPythonOutcome:
@@ -89,18 +112,18 @@ def _in_udf_server(model, book: Workbook, command: str) -> RunPythonOutcome:
     return RunPythonOutcome(True, os.getpid())
 
 
-def _in_new_process(model, book: Workbook, command: str) -> RunPythonOutcome:
-    fullname = book.fullname
-    python_path = _vba_text(get_config(book, "PYTHONPATH", ""))
-    add_dir = _vba_text(get_config(book, "ADD_WORKBOOK_TO_PYTHONPATH", "true"))
-    prepare = f"{add_dir};{fullname};{fullname};;;;{python_path}"
+def _in_new_process(model, book: Workbook, this: Workbook, config, command: str, interpreter: str) -> RunPythonOutcome:
+    python_path = _vba_text(config("PYTHONPATH", ""))
+    add_dir = _vba_text(config("ADD_WORKBOOK_TO_PYTHONPATH", "true"))
+    prepare = f"{add_dir};{book.fullname};{this.fullname};;;;{python_path}"
     code = (f"import sys; sys.path.insert(0, {TESTS_DIR!r}); import excel_model.child; excel_model.child.attach(); "
             f"import xlwings.utils;xlwings.utils.prepare_sys_path({prepare!r}); {command}")
     server = RpcServer(ComWorkbook(book))
     env = dict(os.environ, EXCEL_MODEL_COM=server.address, EXCEL_MODEL_BOOK=str(server.root_handle),
+               EXCEL_MODEL_SCREEN=str(server.serve(ComScreen(model.app))),
                EXCEL_MODEL_NOW=dt.datetime.now(dt.timezone.utc).isoformat())
     try:
-        done = subprocess.run([sys.executable, "-B", "-c", code, f"--wb={book.name}", f"--hwnd={model.app.pid}"],
+        done = subprocess.run([interpreter, "-B", "-c", code, f"--wb={book.name}", f"--hwnd={model.app.pid}"],
                               env=env, capture_output=True, text=True, timeout=CHILD_TIMEOUT, cwd=TESTS_DIR)
     finally:
         server.close()

@@ -12,6 +12,7 @@ does for the calls xlwings makes here, and nothing else:
   ``Application.Hwnd`` is its Excel process id, so the pid xlwings reads (``_xlwindows.py:718``)
   is the model's.
 - ``pywintypes.com_error`` carries ``hresult`` as pywin32's does (``args[0]``).
+- ``win32api.MessageBox`` (App.alert) shows its box on the model's screen (``SCREEN``).
 
 Anything xlwings reaches beyond these (window handles, the running-object table, ctypes DLLs)
 is an ``_Unavailable`` that raises when used.
@@ -72,6 +73,21 @@ def _same(obj, *args, **kwargs):
     return obj
 
 
+#: Where win32api.MessageBox shows its box: the model's ComScreen (in the Excel process) or a
+#: proxy of it (in a RunPython child); set by ExcelModel and child.attach.
+SCREEN = None
+
+# winuser.h, as xlwings' App.alert uses them (_xlwindows.py:742-752).
+_MESSAGE_BOX_STYLES = dict(MB_OK=0x0, MB_OKCANCEL=0x1, MB_YESNOCANCEL=0x3, MB_YESNO=0x4, MB_ICONWARNING=0x30,
+                           MB_ICONINFORMATION=0x40)
+
+
+def _message_box(hwnd, text, caption, style):
+    if SCREEN is None:
+        raise NotImplementedError("excel model: win32api.MessageBox with no Excel model running")
+    return SCREEN.MessageBox(hwnd, text, caption, style)
+
+
 def _stand_ins() -> dict[str, types.ModuleType]:
     pywintypes = _module("pywintypes", com_error=com_error, error=com_error, TimeType=_TimeType,
                          IID=lambda text: text.upper())
@@ -90,8 +106,8 @@ def _stand_ins() -> dict[str, types.ModuleType]:
         "pythoncom": pythoncom,
         "win32com": win32com,
         "win32com.client": client,
-        "win32api": _module("win32api"),
-        "win32con": _module("win32con"),
+        "win32api": _module("win32api", MessageBox=_message_box),
+        "win32con": _module("win32con", **_MESSAGE_BOX_STYLES),
         "win32gui": _module("win32gui", FindWindowEx=_Unavailable("win32gui.FindWindowEx")),
         "win32process": _module("win32process", GetWindowThreadProcessId=lambda hwnd: (0, hwnd)),
         "win32timezone": win32timezone,
