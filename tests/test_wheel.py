@@ -74,3 +74,18 @@ def test_the_installed_package_pins_the_xlwings_its_template_embeds(installed, t
             "print([r for r in m.requires('xl-fastmoss') if r.startswith('xlwings')])")
     version, requirement = _run([installed / "python", "-c", code], cwd=tmp_path).stdout.split("\n")[:2]
     assert requirement == f"['xlwings=={version}']"
+
+
+def test_the_installed_package_installs_its_ribbon_add_in(installed, tmp_path):
+    startup = tmp_path / "XLSTART"
+    startup.mkdir()
+    _run([installed / "xl-fastmoss", "addin", "install", "--startup-dir", startup], cwd=tmp_path)
+    copied = startup / "FastMoss.xlam"
+    packaged = ROOT / "xl_fastmoss" / "addin" / "FastMoss.xlam"
+    import zipfile
+
+    with zipfile.ZipFile(copied) as ours, zipfile.ZipFile(packaged) as source:
+        assert ours.read("xl/vbaProject.bin") == source.read("xl/vbaProject.bin")
+        assert ours.read("customUI/customUI.xml") == source.read("customUI/customUI.xml")
+    status = _run([installed / "xl-fastmoss", "addin", "status", "--startup-dir", startup], cwd=tmp_path).stdout
+    assert "It is the add-in of this xl-fastmoss." in status and str(installed) in status

@@ -143,7 +143,7 @@ def _config_sheet(path: Path) -> tuple[str, bytes, list[str]]:
     rels = package.relationships(workbook)
     for sheet in parse_xml(package.read(workbook)).iter(f"{{{_NS}}}sheet"):
         if sheet.get("name") == CONFIG_SHEET:
-            part = rels[sheet.get(f"{{{_REL_NS}}}id")].target
+            part = rels[sheet.get(f"{{{_REL_NS}}}id", "")].target
             return part, package.read(part), _shared_strings(package)
     raise FastMossError(f"{path} has no sheet {CONFIG_SHEET}: it is not the FastMoss add-in")
 
@@ -160,7 +160,7 @@ def _key_rows(sheet: bytes, shared: list[str]):
 
 def _cell_text(cell, shared: list[str]) -> str | None:
     if cell.get("t") == "inlineStr":
-        return "".join(cell.itertext())
+        return "".join(str(text) for text in cell.itertext())
     value = cell.find(f"{{{_NS}}}v")
     if value is None or value.text is None:
         return None
@@ -174,7 +174,7 @@ def _shared_strings(package: PackageFile) -> list[str]:
     name = "xl/sharedStrings.xml"
     if package.part(name) is None:
         return []
-    return ["".join(si.itertext()) for si in parse_xml(package.read(name)).iter(f"{{{_NS}}}si")]
+    return ["".join(str(text) for text in si.itertext()) for si in parse_xml(package.read(name)).iter(f"{{{_NS}}}si")]
 
 
 def set_config_value(sheet: bytes, shared: list[str], key: str, value: str) -> bytes:
