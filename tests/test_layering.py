@@ -7,7 +7,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "xl_fastmoss"
 #: Entry points and adapters: they may compose every layer.
-ADAPTERS = {"cli", "demo", "export", "headless", "macros", "udfs", "__init__"}
+ADAPTERS = {"cli", "demo", "export", "headless", "macros", "udfs", "ribbon", "addin_command", "__init__"}
 EXCEL_AND_WORKBOOK_LIBRARIES = ("xlwings", "openpyxl", "lxml")
 
 
