@@ -6,8 +6,9 @@ beyond reading a page into one before it is cached (what cannot be read is never
 Bounds on one page, whatever the server does:
 
 - time: connect, reads and retries of one page end within ``Settings.retry_deadline`` (60 s)
-  of its first attempt. Each wait for the server is cut to the time left, and a body still
-  arriving when the time is up is cut off (urllib3's ``HTTPResponse.shutdown``).
+  of its first attempt. Each wait for the server is cut to the time left, a body still
+  arriving when the time is up is cut off (urllib3's ``HTTPResponse.shutdown``), and no
+  attempt starts without time left (one that got its call slot too late ends at once).
 - size: the body may take ``Settings.max_page_bytes`` (4 MiB) on the wire and as many once
   decompressed, counted while it is read; a full page of 100 rows is about 70 KB.
 - ``Retry-After``: obeyed up to ``MAX_RETRY_AFTER`` (30 s), and never more than half the
