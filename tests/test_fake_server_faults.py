@@ -177,6 +177,14 @@ def test_huge_body_is_100_mb_by_default_streamed_without_holding_it_in_memory(se
     assert peak < 20_000_000
 
 
+def test_a_huge_body_without_length_ends_when_the_connection_closes(server):
+    expected = normal_page(server)["data"]
+    server.inject(Fault.HUGE_BODY, size=3_000_000, length=False)
+    response, body = raw_answer(server)
+    assert "Content-Length" not in response.headers and response.headers["Connection"] == "close"
+    assert len(body) == 3_000_000 and json.loads(body)["data"] == expected
+
+
 def test_a_huge_body_smaller_than_the_answer_is_the_answer(server):
     expected = normal_page(server)["data"]
     server.inject(Fault.HUGE_BODY, size=10)

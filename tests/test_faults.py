@@ -3,7 +3,7 @@
 import pytest
 
 from xl_fastmoss import FastMossClient, errors
-from xl_fastmoss.fake_server import FAKE_API_KEY, Fault
+from xl_fastmoss.fake_server import FAKE_API_KEY, FakeFastMoss, Fault
 
 DAY = "2026-04-01"
 ATTEMPTS = 5  # one call and DEFAULT_MAX_RETRIES (4) retries
@@ -199,3 +199,280 @@ def test_a_short_first_page_does_not_end_a_ranking_whose_total_says_more(client,
     assert server.call_count == 3 and len(result.frame) == 250
     assert result.frame["rank"].tolist() == list(range(1, 51)) + list(range(101, 301))
     assert result.warnings[-1] == "page 1 answered 50 of 100 rows; ranks 51-100 are missing"
+
+
+# -- hostile answers: bounded in time and size, one line each ------------------------------------
+
+
+def guarded(action, seconds=60):
+    """``action()`` in a thread; fails the test if it has not returned after ``seconds`` (a net
+    against hangs only: what is measured is that it ends, not how fast)."""
+    import threading
+
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = action()
+        except BaseException as error:  # handed back to the test below
+            outcome["error"] = error
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), f"still running after {seconds} s"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def fast_client(**overrides):
+    from xl_fastmoss import Settings
+
+    options = {"retry_backoff": 0.01, **overrides}
+    return FastMossClient(Settings.load(**options))
+
+
+@pytest.mark.parametrize("retry_after", [
+    "100000", "-5", "Fri, 31 Dec 9999 23:59:59 GMT", "Sat, 01 Jan 0001 00:00:00 GMT", "soon", "nan", "1e400"])
+def test_an_odd_retry_after_neither_freezes_nor_wedges_the_client(server, fake_env, retry_after):
+    with fast_client(retry_deadline=2.0) as client:  # a cap of 1 s: half the deadline
+        server.inject(Fault.HTTP_STATUS, status=429, retry_after=retry_after)
+        result = guarded(lambda: ask(client))
+        assert len(result.frame) == 10 and not result.stale and server.call_count == 2
+        assert client.limiter.pause_left <= 1.0 and client.limiter.in_flight == 0
+        assert len(guarded(lambda: ask(client, region="GB")).frame) == 10  # the limiter still lets calls out
+
+
+@pytest.mark.parametrize("value, seconds", [
+    ("2", 2.0), ("0", 0.0), ("1.5", 1.5), ("100000", 30.0), ("-5", 30.0), ("soon", 30.0), ("nan", 30.0),
+    ("inf", 30.0), ("1e400", 30.0), ("Fri, 31 Dec 9999 23:59:59 GMT", 30.0), ("Mon, 01 Jan 2001 00:00:00 GMT", 0.0),
+    ("", None), (None, None),
+])
+def test_retry_after_is_read_up_to_its_cap_and_odd_values_are_the_cap(value, seconds):
+    from xl_fastmoss.transport import MAX_RETRY_AFTER, parse_retry_after
+
+    assert MAX_RETRY_AFTER == 30.0
+    assert parse_retry_after(value) == seconds
+
+
+def test_a_server_sending_one_byte_a_second_ends_at_the_page_deadline(server, fake_env):
+    server.inject(Fault.DRIP, interval=1.0, times=10)
+    with fast_client(retry_deadline=2.0, read_timeout=5.0, max_retries=3) as client:
+        with pytest.raises(errors.RequestTimeout) as caught:
+            guarded(lambda: ask(client))
+    assert caught.value.message == ("FastMoss did not answer one page within 2 s in all "
+                                    "(connect, reads and retries)")
+    assert server.call_count == 1  # the deadline ended it, no retry began without time left
+
+
+def test_a_server_that_never_answers_ends_at_the_page_deadline_whatever_the_read_timeout(server, fake_env):
+    server.inject(Fault.HANG, seconds=600, times=10)
+    with fast_client(retry_deadline=1.0, read_timeout=300.0) as client:
+        with pytest.raises(errors.RequestTimeout, match="within 1 s in all"):
+            guarded(lambda: ask(client))
+
+
+def test_a_host_that_never_accepts_the_connection_is_a_connect_timeout(fake_env):
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)  # never accepted: once its queue is full, the next connections hang
+        port = listener.getsockname()[1]
+        fillers = [socket.socket() for _ in range(3)]
+        for filler in fillers:
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+        try:
+            with fast_client(base_url=f"http://127.0.0.1:{port}", connect_timeout=0.3, max_retries=1) as client:
+                with pytest.raises(errors.RequestTimeout) as caught:
+                    guarded(lambda: ask(client))
+        finally:
+            for filler in fillers:
+                filler.close()
+    assert caught.value.message == "FastMoss did not accept a connection within 0.3 s"
+
+
+# The child's own peak: VmHWM is its memory's high-water mark. getrusage's ru_maxrss would not do:
+# Linux carries the parent's peak over into it at exec (the parent here is the whole test run).
+HOSTILE_FETCH = """
+from xl_fastmoss import FastMossClient, Settings, errors
+with FastMossClient(Settings.load(max_retries=0)) as client:
+    try:
+        client.most_promoted("US", 14, "day", "2026-04-01")
+        print("no error")
+    except errors.FastMossError as error:
+        print(f"{type(error).__name__}: {error.message}")
+with open("/proc/self/status") as status:
+    print(next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:")))
+"""
+
+
+@pytest.mark.parametrize("fault, params, text", [
+    (Fault.HUGE_BODY, {}, "FastMoss answered a page of 100,000,000 bytes, over the 4 MiB a page may take"),
+    (Fault.HUGE_BODY, {"length": False}, "FastMoss answered a page of more than 4 MiB on the wire"),
+    (Fault.GZIP_BOMB, {}, "FastMoss answered a page of more than 4 MiB once decompressed (gzip"),
+])
+def test_a_huge_page_is_refused_while_read_within_300_mb_and_not_cached(server, fake_env, fault, params, text):
+    import os
+    import subprocess
+    import sys
+
+    server.inject(fault, **params)
+    done = subprocess.run([sys.executable, "-c", HOSTILE_FETCH], env=os.environ.copy(), capture_output=True,
+                          text=True, timeout=180)  # a net against a hang only
+    assert done.returncode == 0, done.stderr
+    line, peak = done.stdout.strip().splitlines()
+    assert line.startswith("InvalidResponse: " + text)
+    assert int(peak) < 300 * 2**20
+    with FastMossClient() as client:
+        assert not ask(client).from_cache  # nothing of it was kept: asked again
+    assert server.call_count == 2
+
+
+@pytest.mark.parametrize("fault, params, error, text", [
+    (Fault.BAD_GZIP, {}, errors.InvalidResponse,
+     "FastMoss answered a body marked Content-Encoding gzip that does not decompress"),
+    (Fault.DEEP_JSON, {}, errors.InvalidResponse,
+     "FastMoss answered HTTP 200 with a body that is not JSON (application/json; charset=utf-8, 200018 bytes; "
+     "nested too deeply to read)"),
+    (Fault.REDIRECT, {}, errors.HTTPStatusError,
+     "FastMoss answered HTTP 302, a redirect to /shop/v1/rank/mostPromoted; redirects are not followed"),
+    (Fault.REDIRECT, {"status": 308, "location": "https://elsewhere.example/steal"}, errors.HTTPStatusError,
+     "FastMoss answered HTTP 308, a redirect to https://elsewhere.example/steal; redirects are not followed"),
+])
+def test_a_broken_body_or_a_redirect_is_one_line_in_a_cell_and_on_the_command_line(
+        fake_env, monkeypatch, fault, params, error, text):
+    from click.testing import CliRunner
+
+    import xl_fastmoss.udfs as udfs
+    from xl_fastmoss.cli import main
+
+    monkeypatch.setenv("FASTMOSS_MAX_RETRIES", "0")
+    fake_env.inject(fault, times=2, **params)
+    [[cell]] = udfs.FM_MOSTPROMOTED("US", 14, "day", DAY)
+    result = CliRunner().invoke(main, ["most-promoted", "US", "14", "day", DAY])
+    assert cell.startswith("FastMoss: " + text)
+    [line] = result.stderr.strip().splitlines()
+    assert result.exit_code == 1 and line.startswith(f"{error.__name__}: {text}")
+    assert fake_env.call_count == 2  # one call each: a redirect is never followed
+
+
+def test_a_redirect_to_another_host_takes_no_key_there_and_is_not_cached(server, fake_env):
+    with FakeFastMoss(api_key="another-hosts-key") as elsewhere:
+        server.inject(Fault.REDIRECT, status=307, location=elsewhere.base_url + "/shop/v1/rank/mostPromoted")
+        with fast_client() as client:
+            with pytest.raises(errors.HTTPStatusError, match=f"a redirect to {elsewhere.base_url}"):
+                ask(client)
+            assert elsewhere.call_count == 0
+            assert not ask(client).from_cache and server.call_count == 2
+
+
+@pytest.mark.parametrize("field, value, raw, column", [
+    ("gmv_inc_rate", "sNaN", False, "gmv_inc_rate"),
+    ("gmv_inc_rate", "1e1000005%", False, "gmv_inc_rate"),
+    ("units_sold_inc_rate", "NaN", True, "units_sold_inc_rate"),
+    ("usd_gmv", "1e1000005", True, "usd_gmv"),
+    ("gmv", "NaN", True, "gmv"),
+    ("units_sold", {"value": 12}, False, "units_sold"),
+    ("shop_info.product_count", "many", False, "product_count"),
+    ("shop_info.name", ["not", "text"], False, "name"),
+])
+def test_an_odd_field_is_a_blank_with_a_warning_and_the_page_serves_from_the_cache(
+        server, fake_env, field, value, raw, column):
+    server.inject(Fault.FIELD, field=field, value=value, rank=3, **({"raw": True} if raw else {}))
+    with fast_client() as client:
+        result = ask(client)
+    assert len(result.frame) == 10 and result.frame[column].isna().iloc[2]
+    assert result.frame[column].notna().iloc[1] or column.endswith("_rate")
+    assert any(w.startswith(f"rank 3: {column} ") and w.endswith("left blank") for w in result.warnings)
+    with fast_client() as another_process:
+        again = ask(another_process)
+    assert again.from_cache and server.call_count == 1 and again.frame[column].isna().iloc[2]
+
+
+def test_a_page_that_is_no_table_neither_enters_the_cache_nor_replaces_a_good_copy(server, fake_env):
+    with fast_client(max_retries=0) as client:
+        good = ask(client)
+        server.inject(Fault.DEEP_JSON)
+        refreshed = ask(client, refresh=True)
+    assert refreshed.stale and "not JSON" in refreshed.stale_reason
+    assert refreshed.frame.equals(good.frame)
+    with fast_client() as another_process:
+        kept = ask(another_process)
+    assert kept.from_cache and not kept.stale and kept.frame.equals(good.frame)
+
+
+# -- an empty answer never replaces rows ---------------------------------------------------------
+
+
+def test_an_empty_answer_for_a_period_that_had_rows_keeps_the_rows_marked_stale(server, fake_env):
+    with fast_client() as client:
+        good = ask(client, rows=150)
+        server.inject(Fault.EMPTY_LIST, times=5)
+        again = ask(client, rows=150, refresh=True)
+    assert again.stale and again.frame.equals(good.frame)
+    assert again.stale_reason.startswith("FastMoss answered no rows for a page that had rows before")
+    assert isinstance(again.stale_error, errors.EmptyAnswer)
+    with fast_client() as another_process:
+        assert len(ask(another_process, rows=150).frame) == 150  # the cache still holds the rows
+
+
+def test_an_empty_answer_after_rows_shows_the_rows_in_a_cell_and_on_the_command_line(fake_env):
+    import datetime as dt
+
+    import time_machine
+    from click.testing import CliRunner
+
+    import xl_fastmoss.udfs as udfs
+    from xl_fastmoss.cli import main
+
+    first = udfs.FM_MOSTPROMOTED("US", 14, "day", DAY)
+    fake_env.inject(Fault.EMPTY_LIST, times=10)
+    with time_machine.travel(dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)):  # the copy expired
+        table = udfs.FM_MOSTPROMOTED("US", 14, "day", DAY)
+        status = {row[0]: row[1] for row in udfs.FM_STATUS()}
+        result = CliRunner().invoke(main, ["most-promoted", "US", "14", "day", DAY])
+        refreshed = CliRunner().invoke(main, ["most-promoted", "US", "14", "day", DAY, "--refresh"])
+    assert table[:-1] == first and table[-1][0].startswith("Stale: data as of ")
+    assert "FastMoss answered no rows for a page that had rows before" in table[-1][0]
+    assert status["Stale tables"] == 1
+    assert result.exit_code == 0 and "LOOKFANTASTIC" in result.stdout
+    assert "warning: showing cached data from" in result.stderr and "answered no rows" in result.stderr
+    assert refreshed.exit_code == 1 and refreshed.stdout == ""
+    assert refreshed.stderr.strip().splitlines()[-1].startswith("EmptyAnswer: FastMoss answered no rows")
+
+
+def test_refresh_of_a_workbook_fails_naming_the_table_that_came_back_empty(fake_env, tmp_path):
+    from click.testing import CliRunner
+    from openpyxl import Workbook
+
+    from xl_fastmoss.cli import main
+
+    book = Workbook()
+    book.active.title = "Daily"
+    book.active["A1"] = f'=FM_MOSTPROMOTED("US",14,"day","{DAY}")'
+    book.save(tmp_path / "d.xlsx")
+    output = tmp_path / "d-values.xlsx"
+    assert CliRunner().invoke(main, ["refresh", str(tmp_path / "d.xlsx"), "--output", str(output)]).exit_code == 0
+    shared = output.read_bytes()
+    fake_env.inject(Fault.EMPTY_LIST, times=10)
+    result = CliRunner().invoke(main, ["refresh", str(tmp_path / "d.xlsx"), "--output", str(output)])
+    assert result.exit_code == 1 and output.read_bytes() == shared
+    assert "Daily!A1: FastMoss: FastMoss answered no rows for a page that had rows before" in result.stderr
+
+
+def test_a_failed_refresh_with_a_bad_key_exits_non_zero(fake_env, monkeypatch):
+    from click.testing import CliRunner
+
+    from xl_fastmoss.cli import main
+
+    runner = CliRunner()
+    assert runner.invoke(main, ["most-promoted", "US", "14", "day", DAY]).exit_code == 0
+    monkeypatch.setenv("FASTMOSS_API_KEY", "a-key-that-is-wrong")
+    result = runner.invoke(main, ["most-promoted", "US", "14", "day", DAY, "--refresh"])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "AuthenticationError: FastMoss refused the API key (HTTP 401)")
+    assert runner.invoke(main, ["most-promoted", "US", "14", "day", DAY]).exit_code == 0  # the copy is still there

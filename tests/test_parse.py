@@ -115,3 +115,35 @@ def test_envelope_reports_the_period_answered_and_total():
 def test_an_envelope_without_data_or_list_is_an_invalid_response(payload, message):
     with pytest.raises(InvalidResponse, match=message.replace("[", r"\[").replace("]", r"\]")):
         read_envelope(payload)
+
+
+@pytest.mark.parametrize("rate", ["sNaN", "NaN", "-sNaN", "1e1000005%", "-1E+999999%", "Infinity%", float("nan"),
+                                  float("inf"), 10**400, {"value": 1}, ["1%"], True])
+def test_a_rate_no_float_can_hold_is_a_blank_with_a_warning(rate):
+    row = copy.deepcopy(EXAMPLE["data"]["list"][0])
+    row["gmv_inc_rate"] = rate
+    warnings = []
+    value = example_frame([row], warnings)["gmv_inc_rate"].iloc[0]
+    assert math.isnan(value)
+    assert len(warnings) == 1 and warnings[0].startswith("rank 1: gmv_inc_rate ")
+    assert warnings[0].endswith("is not a percentage; left blank")
+
+
+def test_a_tiny_rate_is_zero_not_an_error():
+    row = copy.deepcopy(EXAMPLE["data"]["list"][0])
+    row["gmv_inc_rate"] = "1e-1000005%"
+    assert example_frame([row])["gmv_inc_rate"].iloc[0] == 0.0
+
+
+def test_a_page_is_read_up_to_its_size_with_warnings_beside_their_ranks():
+    from xl_fastmoss.parse import read_page
+
+    payload = copy.deepcopy(EXAMPLE)
+    rows = payload["data"]["list"]
+    rows[0]["units_sold"] = "lots"
+    payload["data"]["list"] = rows * 150
+    page = read_page(payload, MOST_PROMOTED, first_rank=101, page_size=100)
+    assert page.row_count == 100 and page.frame["rank"].tolist() == list(range(101, 201))
+    assert page.row_warnings[:2] == [(101, "rank 101: units_sold 'lots' is not a whole number; left blank"),
+                                     (102, "rank 102: units_sold 'lots' is not a whole number; left blank")]
+

@@ -144,3 +144,114 @@ def test_nothing_in_a_workbook_can_redirect_the_client(secret_server, tmp_path, 
     result = CliRunner().invoke(main, ["refresh", str(tmp_path / "d.xlsx"), "--output", str(tmp_path / "v.xlsx")])
     assert result.exit_code == 0
     assert secret_server.call_count == 1
+
+
+# -- the key never shows, whatever the world does ------------------------------------------------
+
+
+def every_text(runner, *commands):
+    """What each command printed, stdout and stderr together, with its exit code."""
+    return [(result.exit_code, result.output) for result in (runner.invoke(main, list(c)) for c in commands)]
+
+
+def test_an_api_echoing_the_authorization_header_shows_nothing_of_it(secret_server, caplog):
+    import xl_fastmoss.udfs as udfs
+
+    caplog.set_level(logging.DEBUG)
+    runner = CliRunner()
+    runner.invoke(main, ["most-promoted", "US", "14", "day", DAY])  # a good copy, for the stale path below
+    secret_server.inject(Fault.ECHO_AUTH, times=20)
+    cell = udfs.FM_MOSTPROMOTED("GB", 14, "day", DAY)
+    results = every_text(runner, ["most-promoted", "GB", "14", "day", DAY],
+                         ["most-promoted", "US", "14", "day", DAY, "--refresh"])
+    stale = udfs.FM_MOSTPROMOTED("US", 14, "day", DAY, "rows", 20)  # page 1 cached, the rest echoing
+    status = udfs.FM_STATUS()
+    assert cell == [["FastMoss: FastMoss refused a parameter (code 10001): invalid token: Bearer *** "
+                     f"[request_id {cell[0][0].split('request_id ')[1]}"]]
+    assert all(code == 1 and "invalid token: Bearer ***" in text for code, text in results)
+    for text in [repr(cell), repr(stale), repr(status), caplog.text] + [text for _, text in results]:
+        assert SECRET not in text and SECRET[:12] not in text
+
+
+def test_a_config_file_without_its_header_never_puts_the_key_line_in_a_message(tmp_path, monkeypatch, fake_env):
+    import xl_fastmoss.udfs as udfs
+    from xl_fastmoss.errors import ConfigurationError
+    from xl_fastmoss.settings import Settings, config_file
+
+    monkeypatch.delenv("FASTMOSS_API_KEY")
+    config_file().parent.mkdir(parents=True)
+    config_file().write_text(f"api_key = {SECRET}\nbase_url = {fake_env.base_url}\n", encoding="utf-8")
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.load()
+    assert str(caught.value) == (f"config file {config_file()} has no [fastmoss] header before line 1: put a line "
+                                 "[fastmoss] at its top (or remove the file and run `xl-fastmoss config` again)")
+    texts = [repr(udfs.FM_MOSTPROMOTED("US", 14, "day", DAY)), repr(udfs.FM_STATUS())]
+    texts += [text for _, text in every_text(CliRunner(), ["config"], ["most-promoted", "US", "14", "day", DAY])]
+    texts.append(CliRunner().invoke(main, ["config", "--set-key"], input="another-key-1234\n").output)
+    for text in texts:
+        assert SECRET not in text and "api_key =" not in text and "[fastmoss] header" in text
+
+
+@pytest.mark.parametrize("content, shown", [
+    ("[fastmoss]\napi_key = {secret}\n  {secret}\n[fastmoss]\n", "line 4 repeats a section"),
+    ("[fastmoss]\napi_key = {secret}\napi_key = {secret}\n", "line 3 repeats a setting"),
+    ("[fastmoss]\n{secret}\n", "line 2 is not `name = value`"),
+    ("\xff[fastmoss]\napi_key = {secret}\n", "is not UTF-8 text"),
+])
+def test_no_broken_config_file_is_quoted(tmp_path, monkeypatch, content, shown):
+    from xl_fastmoss.errors import ConfigurationError
+    from xl_fastmoss.settings import Settings, config_file
+
+    config_file().parent.mkdir(parents=True)
+    config_file().write_bytes(content.format(secret=SECRET).encode("latin-1"))
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.load()
+    assert shown in str(caught.value) and SECRET not in str(caught.value)
+
+
+@pytest.mark.parametrize("key", [f"{SECRET}\nsecond-line", f"{SECRET}\x1b[2J", f"{SECRET}\ttab", f"{SECRET}é",
+                                 f"two {SECRET}"])
+def test_a_key_with_a_control_character_is_refused_when_stored_without_echoing_it(tmp_path, key):
+    from xl_fastmoss.errors import ConfigurationError
+    from xl_fastmoss.settings import config_file, store_api_key
+
+    with pytest.raises(ConfigurationError, match="nothing was stored") as caught:
+        store_api_key(key)
+    assert SECRET not in str(caught.value) and SECRET[:10] not in str(caught.value)
+    assert not config_file().exists()
+    typed = key.replace("\n", "\x0b")  # the prompt reads one line: a vertical tab stands for the break
+    result = CliRunner().invoke(main, ["config", "--set-key"], input=typed + "\n")
+    assert result.exit_code == 1 and SECRET not in result.output
+    assert result.output.strip().splitlines()[-1].startswith("ConfigurationError: the API key holds ")
+    assert not config_file().exists()
+
+
+def test_a_key_with_a_line_break_in_the_environment_is_refused_before_any_call(secret_server, monkeypatch):
+    import xl_fastmoss.udfs as udfs
+
+    monkeypatch.setenv("FASTMOSS_API_KEY", f"{SECRET}\nX-Injected: 1")
+    [[cell]] = udfs.FM_MOSTPROMOTED("US", 14, "day", DAY)
+    [(code, text)] = every_text(CliRunner(), ["most-promoted", "US", "14", "day", DAY])
+    assert cell == ("FastMoss: the API key holds a line break (character 27 of 40), so it cannot be sent; store it "
+                    "again with `xl-fastmoss config --set-key` or fix FASTMOSS_API_KEY")
+    assert code == 1 and text.startswith("ConfigurationError: the API key holds a line break")
+    assert SECRET not in cell + text and secret_server.call_count == 0
+
+
+def test_a_plain_http_base_url_to_another_machine_warns_that_the_key_travels_in_clear(caplog, monkeypatch):
+    import xl_fastmoss.udfs as udfs
+    from xl_fastmoss.settings import Settings
+
+    caplog.set_level(logging.WARNING)
+    for local in ("http://127.0.0.1:8765", "http://localhost:8765", "http://[::1]:8765", "https://api.example"):
+        Settings.load(base_url=local)
+    assert not caplog.records
+    monkeypatch.setenv("FASTMOSS_BASE_URL", "http://api.example.com:8080")
+    Settings.load()
+    Settings.load()
+    [record] = caplog.records  # once, not at every load
+    assert record.getMessage() == ("FASTMOSS_BASE_URL http://api.example.com:8080 is plain http: the API key "
+                                   "travels unencrypted; use https:// for anything but this machine")
+    status = {row[0]: row[1] for row in udfs.FM_STATUS()}
+    assert status["Base URL"] == "http://api.example.com:8080 (plain http: the API key travels unencrypted)"
+    assert "travels unencrypted" in CliRunner().invoke(main, ["config"]).output

@@ -165,3 +165,81 @@ def test_a_password_in_the_cache_url_is_never_shown():
 
     assert redact_url("redis://:hunter2@cache.example:6379/0") == "redis://:***@cache.example:6379/0"
     assert redact_url("redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/0"
+
+
+class RunsCode:
+    """A pickle that, unpickled, creates the file ``marker``: what an attacker with Redis access would store."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def page_key(client, region="US"):
+    from xl_fastmoss.query import RankingQuery
+
+    query = RankingQuery.build("most_promoted", region, 14, "day", DAY)
+    return client.cache.key(client.settings.base_url + query.endpoint.path, query.body(1))
+
+
+def answer_keys(connection, key):
+    """Every Redis key an answer for ``key`` may be read from (this version's and earlier ones')."""
+    return [name for name in connection.keys(f"xl-fastmoss*{key}") if b":lock:" not in name] + [
+        f"xl-fastmoss:{key}".encode()]
+
+
+def test_answers_in_redis_are_json_and_come_back_byte_for_byte(team, tmp_path):
+    import json
+
+    import redis
+
+    api, redis_server = team
+    with machine(tmp_path, "alice") as alice:
+        alice.most_promoted("US", 14, "day", DAY)
+        key = page_key(alice)
+        local = alice.cache.local.get(key).content
+    connection = redis.Redis(port=redis_server.port)
+    [stored] = [connection.get(name) for name in answer_keys(connection, key) if connection.get(name)]
+    assert stored.startswith(b"{") and isinstance(json.loads(stored), dict) and b"\x80" not in stored[:2]
+    with machine(tmp_path, "bob") as bob:
+        shared = bob.cache.remote.get(key)
+    assert shared.content == local and api.call_count == 1
+
+
+@pytest.mark.parametrize("hostile", ["pickle", "deep json", "not a response"])
+def test_a_hostile_value_in_redis_runs_nothing_and_is_fetched_again(team, tmp_path, hostile):
+    import pickle
+
+    import redis
+
+    api, redis_server = team
+    marker = tmp_path / "code-ran"
+    with machine(tmp_path, "alice") as alice:
+        alice.most_promoted("US", 14, "day", DAY)
+        key = page_key(alice)
+    value = {"pickle": pickle.dumps(RunsCode(marker)), "deep json": b"[" * 100_000 + b"]" * 100_000,
+             "not a response": b'{"status_code": [1], "_content": {"a": 1}}'}[hostile]
+    connection = redis.Redis(port=redis_server.port)
+    for name in answer_keys(connection, key):
+        connection.set(name, value)
+    with machine(tmp_path, "bob") as bob:  # no local copy: Redis is all bob has
+        result = bob.most_promoted("US", 14, "day", DAY)
+        assert bob.cache.remote.get(key).content == bob.cache.local.get(key).content  # the good page is back
+    assert not result.from_cache and len(result.frame) == 10 and api.call_count == 2
+    assert not marker.exists()
+
+
+def test_a_password_in_the_query_string_is_hidden_too(tmp_path):
+    from click.testing import CliRunner
+
+    from xl_fastmoss.cli import main
+    from xl_fastmoss.team_cache import redact_url
+
+    assert redact_url("redis://cache.example:6379/0?password=hunter2&db=1") == \
+        "redis://cache.example:6379/0?password=***&db=1"
+    assert redact_url("rediss://alice:hunter2@cache.example/0?ssl_cert_reqs=none") == \
+        "rediss://alice:***@cache.example/0?ssl_cert_reqs=none"
+    result = CliRunner().invoke(main, ["config", "--cache-url", "redis://cache.example:6379/0?password=hunter2"])
+    assert result.exit_code == 0 and "hunter2" not in result.output and "password=***" in result.output

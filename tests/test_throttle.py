@@ -81,3 +81,39 @@ def test_slots_go_out_in_the_order_they_were_asked_for():
     for thread in threads:
         thread.join(5)
     assert order == list(range(6))
+
+
+def test_a_pause_is_never_longer_than_the_cap_whatever_it_is_asked():
+    clock = FakeClock()
+    limiter = AdaptiveLimiter(4, clock=clock, sleep=clock.sleep, max_pause=30)
+    for asked in (1e12, float("inf"), float("nan"), -5, 2.5e11):
+        limiter.on_throttled(asked)
+        assert limiter.pause_left <= 30
+    limiter.on_throttled(float("nan"))
+    assert limiter.pause_left == 30  # what is not a number of seconds counts as the cap
+    with limiter.slot():
+        pass
+    assert sum(clock.slept) == 30
+
+
+def test_a_failure_while_waiting_gives_the_turn_up_and_leaves_no_slot_taken():
+    clock = FakeClock()
+    failures = [OverflowError("sleep length is too large")]
+
+    def sleep(seconds):
+        if failures:
+            raise failures.pop()
+        clock.sleep(seconds)
+
+    limiter = AdaptiveLimiter(1, clock=clock, sleep=sleep)
+    limiter.on_throttled(5)
+    try:
+        limiter.acquire()
+    except OverflowError:
+        pass
+    assert limiter.in_flight == 0
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (limiter.acquire(), limiter.release(), done.set()), daemon=True)
+    thread.start()
+    assert done.wait(10), "the next caller waits for a turn nobody will take"
+

@@ -12,7 +12,8 @@ from . import export
 from .addin_command import addin as addin_command
 from .client import FastMossClient
 from .errors import FastMossError, InvalidArgument
-from .settings import Settings, config_file, forget_api_key, store_api_key, write_config
+from .redact import redact_url, scrub
+from .settings import Settings, config_file, forget_api_key, key_travels_in_clear, store_api_key, write_config
 from .template_command import template as template_command
 
 _FORMATS = ("table", "csv", "json")
@@ -81,6 +82,10 @@ def _ranking_command(name: str, endpoint: str, with_sort: bool, with_cross_borde
         with FastMossClient() as client, _progress_bar() as progress:
             result = client.ranking(endpoint, region, category_id, date_type, date_value,
                                     progress=progress, **options)
+        if refresh and result.stale:  # asked for fresh data: an older copy is not an answer
+            click.echo(f"warning: the refresh failed; the cached copy from {result.fetched_at:%Y-%m-%d %H:%M} UTC "
+                       "was not used (without --refresh it is shown, marked stale)", err=True)
+            raise result.stale_error or FastMossError(result.stale_reason or "the refresh failed")
         _emit(result, output_format, output, raw)
 
     if with_sort:
@@ -192,10 +197,11 @@ def config(set_key, forget_key, base_url, cache_dir, cache_ttl, max_concurrency,
     settings = Settings.load()
     click.echo(f"config file: {config_file()}")
     click.echo(f"API key: {'configured' if settings.api_key else 'not set (xl-fastmoss config --set-key)'}")
-    for name in ("base_url", "cache_dir", "cache_ttl", "max_concurrency", "read_timeout", "max_retries"):
-        click.echo(f"{name}: {getattr(settings, name)}")
+    in_clear = " (plain http: the API key travels unencrypted)" if key_travels_in_clear(settings.base_url) else ""
+    click.echo(f"base_url: {redact_url(settings.base_url)}{in_clear}")
+    for name in ("cache_dir", "cache_ttl", "max_concurrency", "read_timeout", "max_retries"):
+        click.echo(scrub(f"{name}: {getattr(settings, name)}"))
     if settings.cache_url:
-        from .team_cache import redact_url
         click.echo(f"cache_url: {redact_url(settings.cache_url)}")
 
 

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import logging
-import math
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -20,20 +18,20 @@ from dataclasses import dataclass, field
 import pandas as pd
 import requests
 
+from . import redact
 from .cache import ResponseCache, open_local_cache
 from .endpoints import ENDPOINTS, PAGE_SIZE, Endpoint
 from .errors import ConfigurationError, FastMossError
-from .parse import rows_to_frame
 from .query import RankingQuery, TableRequest, pages_for, validate_rows
 from .refresh_record import RefreshRecord, query_key
 from .result import RankingResult
 from .settings import Settings, find_api_key
 from .throttle import AdaptiveLimiter
-from .transport import PageAnswer, Transport
+from .transport import PageAnswer, Transport, retry_after_cap
 
 ProgressCallback = Callable[[int, int], None]
 
-log = logging.getLogger(__name__)
+log = redact.logger(__name__)
 
 
 @dataclass
@@ -67,7 +65,7 @@ class FastMossClient:
         self.settings = settings.with_(**overrides) if settings else Settings.load(**overrides)
         self.session = session or requests.Session()
         self.cache = open_cache(self.settings)
-        self.limiter = AdaptiveLimiter(self.settings.max_concurrency)
+        self.limiter = AdaptiveLimiter(self.settings.max_concurrency, max_pause=retry_after_cap(self.settings))
         self.stats = ClientStats()
         self.transport = Transport(self.settings, self.session, self.cache, self.limiter,
                                    on_call=lambda: self.stats.count("api_calls"))
@@ -189,39 +187,46 @@ class FastMossClient:
     def _pages_needed(self, rows: int, first: PageAnswer) -> int:
         pages = pages_for(rows)
         if first.page.total is not None:  # the ranking's length, even if page 1 came back short
-            return min(pages, max(1, math.ceil(first.page.total / PAGE_SIZE)))
-        return 1 if len(first.page.rows) < PAGE_SIZE else pages
+            return min(pages, max(1, -(-first.page.total // PAGE_SIZE)))
+        return 1 if first.page.row_count < PAGE_SIZE else pages
 
     def _assemble(self, query: RankingQuery, rows: int, answers: list,
                   progress: _Progress) -> RankingResult | FastMossError:
         first: PageAnswer = answers[0]
         warnings = list(first.page.warnings)
-        frames = [rows_to_frame(first.page.rows[:rows], query.endpoint, 1, warnings)]
         collected = [first]
-        for number, future in enumerate(answers[1:], start=2):
+        for future in answers[1:]:
             try:
                 answer: PageAnswer = future.result()
             except FastMossError as error:
                 return error
             progress.advance()
             collected.append(answer)
-            start = (number - 1) * PAGE_SIZE
-            frames.append(rows_to_frame(answer.page.rows[: rows - start], query.endpoint, start + 1, warnings))
+        frames = []
+        for number, answer in enumerate(collected, start=1):
+            keep = rows - (number - 1) * PAGE_SIZE  # the rows of this page the table shows
+            frames.append(_rows_of(answer).iloc[:keep])
+            last_rank = (number - 1) * PAGE_SIZE + keep
+            warnings += [text for rank, text in answer.page.row_warnings if rank <= last_rank]
         for number, answer in enumerate(collected, start=1):
             asked = min(PAGE_SIZE, rows - (number - 1) * PAGE_SIZE)
-            if number < len(collected) and len(answer.page.rows) < asked:
+            count = answer.page.row_count
+            if number < len(collected) and count < asked:
                 warnings.append(
-                    f"page {number} answered {len(answer.page.rows)} of {PAGE_SIZE} rows; "
-                    f"ranks {(number - 1) * PAGE_SIZE + len(answer.page.rows) + 1}-{number * PAGE_SIZE} are missing")
-        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+                    f"page {number} answered {count} of {PAGE_SIZE} rows; "
+                    f"ranks {(number - 1) * PAGE_SIZE + count + 1}-{number * PAGE_SIZE} are missing")
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
         stale = [a.stale_reason for a in collected if a.stale_reason]
+        stale_errors = [a.stale_error for a in collected if a.stale_error]
         result = RankingResult(
             frame=frame, query=query, rows_asked=rows, total=first.page.total,
             date_type=first.page.date_type, date_value=first.page.date_value,
             fetched_at=min(a.fetched_at for a in collected),
             request_ids=tuple(a.page.request_id for a in collected if a.page.request_id),
             from_cache=all(a.from_cache for a in collected),
-            stale=bool(stale), stale_reason=stale[0] if stale else None, warnings=tuple(warnings),
+            stale=bool(stale), stale_reason=stale[0] if stale else None,
+            stale_error=stale_errors[0] if stale_errors else None,
+            warnings=tuple(redact.scrub(w) for w in warnings),
         )
         if not result.stale and not result.empty:  # "no data yet" must not outlive publication
             with self._tables_lock:
@@ -238,7 +243,7 @@ class FastMossClient:
             shared = self._in_flight.get(key)
             if shared is not None:
                 return shared
-            future = self._pool.submit(self._fetch_page, query.endpoint.path, body, refresh)
+            future = self._pool.submit(self._fetch_page, query.endpoint, body, (page - 1) * PAGE_SIZE + 1, refresh)
             self._in_flight[key] = future
         # Outside the lock: a future already done runs the callback at once, in this thread.
         future.add_done_callback(lambda _f: self._forget(key, _f))
@@ -249,8 +254,8 @@ class FastMossClient:
             if self._in_flight.get(key) is future:
                 del self._in_flight[key]
 
-    def _fetch_page(self, path: str, body: dict, refresh: bool) -> PageAnswer:
-        answer = self.transport.post(path, body, refresh=refresh)
+    def _fetch_page(self, endpoint: Endpoint, body: dict, first_rank: int, refresh: bool) -> PageAnswer:
+        answer = self.transport.post(endpoint, body, first_rank=first_rank, refresh=refresh)
         if answer.from_cache and not answer.stale_reason:
             self.stats.count("pages_from_cache")
         return answer
@@ -273,19 +278,27 @@ class FastMossClient:
 
 def open_cache(settings: Settings) -> ResponseCache:
     """The cache the settings ask for: the local file, or Redis in front of it."""
-    local = open_local_cache(settings.cache_dir, settings.cache_ttl)
+    local = open_local_cache(settings.cache_dir, settings.cache_ttl, settings.max_page_bytes)
     url = settings.cache_url
     if not url:
         return local
     if not url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigurationError(f"FASTMOSS_CACHE_URL {url!r} is not a redis:// URL")
+        local.close()
+        raise ConfigurationError(f"FASTMOSS_CACHE_URL {redact.redact_url(url)!r} is not a redis:// URL")
     try:
         from .team_cache import TeamCache
     except ImportError:  # the team extra is not installed: the local cache still serves
         log.warning("FASTMOSS_CACHE_URL is set but the redis package is missing "
                     "(pip install \"xl-fastmoss[team]\"); using the local cache")
         return local
-    return TeamCache(url, local, settings.cache_ttl)
+    return TeamCache(url, local, settings.cache_ttl, settings.max_page_bytes)
+
+
+def _rows_of(answer: PageAnswer) -> pd.DataFrame:
+    """A page's typed rows: the transport reads every page into a frame before handing it on."""
+    frame = answer.page.frame
+    assert frame is not None, "the transport hands on read pages only"
+    return frame
 
 
 class _Progress:

@@ -10,11 +10,12 @@
     │   ├── RequestTimeout
     │   ├── ConnectionFailed       refused, reset, DNS
     │   └── CertificateError       TLS verification failed               (not retried)
-    ├── HTTPStatusError            the server answered with an error status
+    ├── HTTPStatusError            the server answered with an error status, or a redirect
     │   ├── AuthenticationError    401 / 403: key wrong, missing or not allowed
     │   ├── RateLimited            429                                   (retryable)
     │   └── ServerError            5xx                                   (retryable)
-    ├── InvalidResponse            the body is not the documented JSON
+    ├── InvalidResponse            the body is not the documented JSON, or too big to read
+    │   └── EmptyAnswer            no rows for a period that had rows: the good copy stays
     ├── WorkbookFileError          a workbook file cannot be read or written as asked
     └── APIError                   HTTP 200 with code != 0
         ├── ParameterError         10001
@@ -25,10 +26,12 @@
         └── ServiceError           40001                                 (retryable)
 
 ``retryable`` on a class tells the client whether a second attempt can help.
-No message ever contains the API key.
+No message ever contains the API key: every message passes :func:`~xl_fastmoss.redact.scrub`.
 """
 
 from __future__ import annotations
+
+from .redact import scrub
 
 
 class FastMossError(Exception):
@@ -37,6 +40,7 @@ class FastMossError(Exception):
     retryable = False
 
     def __init__(self, message: str):
+        message = scrub(message)
         super().__init__(message)
         self.message = message
 
@@ -106,7 +110,11 @@ class ServerError(HTTPStatusError):
 
 
 class InvalidResponse(FastMossError):
-    """The server answered, but not with the documented JSON envelope."""
+    """The server answered, but not with the documented JSON envelope (or more than a page may hold)."""
+
+
+class EmptyAnswer(InvalidResponse):
+    """FastMoss answered no rows for a period it had answered with rows: the older copy is kept."""
 
 
 class WorkbookFileError(FastMossError):
@@ -122,7 +130,7 @@ class APIError(FastMossError):
 
     def __init__(self, code: int, api_message: str, request_id: str | None):
         self.code = code
-        self.api_message = api_message
+        self.api_message = api_message = scrub(api_message)
         self.request_id = request_id
         text = f"FastMoss {self.meaning} (code {code})"
         if api_message:

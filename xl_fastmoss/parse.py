@@ -1,7 +1,8 @@
 """Ranking payloads to typed tables: pure functions, no I/O.
 
-A vendor response that drifts (a field missing, of another type, absurdly large) degrades to
-blank cells and a warning on the result, never to an exception.
+A vendor response that drifts (a field missing, of another type, absurdly large, NaN) degrades
+to blank cells and a warning on the result, never to an exception. :func:`read_page` is what
+the transport runs on every answer before it is cached or shown: a page it refuses is neither.
 """
 
 from __future__ import annotations
@@ -20,9 +21,13 @@ from .errors import InvalidResponse
 _INT64_MAX = 2**63 - 1
 
 
+#: Decimal exponents beyond this make no float: "1e1000005%" is a blank, not an overflow.
+_LARGEST_EXPONENT = 300
+
+
 @dataclass
 class Page:
-    """One page as the API answered it."""
+    """One page as the API answered it; ``frame`` and ``row_warnings`` once :func:`read_page` read its rows."""
 
     rows: list
     total: int | None
@@ -30,6 +35,32 @@ class Page:
     date_value: str | None
     request_id: str | None
     warnings: list[str] = field(default_factory=list)
+    #: The rows as a typed table, ranks counted from the page's first rank.
+    frame: pd.DataFrame | None = None
+    #: (rank, warning) for each field that became a blank.
+    row_warnings: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def row_count(self) -> int:
+        return len(self.frame) if self.frame is not None else len(self.rows)
+
+
+def read_page(payload: object, endpoint: Endpoint, first_rank: int, page_size: int) -> Page:
+    """The envelope checked and at most ``page_size`` rows read into a typed frame.
+
+    Raises InvalidResponse when the envelope is not the documented one, or when the rows cannot
+    become a table for any reason, so that such a page is never cached.
+    """
+    page = read_envelope(payload)
+    rows = page.rows[:page_size]
+    try:
+        page.frame, page.row_warnings = rows_and_warnings(rows, endpoint, first_rank)
+    except (ArithmeticError, ValueError, TypeError, RecursionError, MemoryError) as error:
+        suffix = f" [request_id {page.request_id}]" if page.request_id else ""
+        raise InvalidResponse(f"FastMoss answered rows that cannot be read as a table "
+                              f"({type(error).__name__}){suffix}") from None
+    page.rows = rows
+    return page
 
 
 def read_envelope(payload: object) -> Page:
@@ -53,7 +84,7 @@ def read_envelope(payload: object) -> Page:
     total = data.get("total")
     if not _is_int(total) or total < 0:
         if total is not None:
-            warnings.append(f"data.total {total!r} is not a count; ignored")
+            warnings.append(f"data.total {_short(total)} is not a count; ignored")
         total = None
     return Page(rows=rows, total=total, date_type=_text(data.get("date_type")),
                 date_value=_text(data.get("date_value")), request_id=request_id, warnings=warnings)
@@ -66,11 +97,24 @@ def rows_to_frame(rows: list, endpoint: Endpoint, first_rank: int = 1,
     ``rank`` counts from ``first_rank``; fields that cannot be read become blanks and add a
     line to ``warnings``.
     """
-    warnings = warnings if warnings is not None else []
+    frame, found = rows_and_warnings(rows, endpoint, first_rank)
+    if warnings is not None:
+        warnings.extend(text for _, text in found)
+    return frame
+
+
+def rows_and_warnings(rows: list, endpoint: Endpoint,
+                      first_rank: int = 1) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
+    """:func:`rows_to_frame`, with each warning beside the rank of the row it is about."""
     columns = columns_for(endpoint)
-    records = [_flatten(row, first_rank + i, warnings) for i, row in enumerate(rows)]
+    records, found = [], []
+    for i, row in enumerate(rows):
+        rank = first_rank + i
+        warnings: list[str] = []
+        records.append(_flatten(row, rank, warnings))
+        found += [(rank, text) for text in warnings]
     data = {c: pd.Series([r.get(c) for r in records], dtype=column(c).dtype) for c in columns}
-    return pd.DataFrame(data, columns=list(columns))
+    return pd.DataFrame(data, columns=list(columns)), found
 
 
 def _flatten(row: object, rank: int, warnings: list[str]) -> dict:
@@ -136,7 +180,11 @@ def _seller_id(value: object, rank: int, warnings: list[str]) -> str | None:
 
 
 def _rate(column: str, value: object, rank: int, warnings: list[str]) -> float | None:
-    """A growth rate as a fraction: "28.8%" -> 0.288. Empty, "-" or null -> blank."""
+    """A growth rate as a fraction: "28.8%" -> 0.288. Empty, "-" or null -> blank.
+
+    NaN, infinities and exponents no float holds ("sNaN", "1e1000005%") are blanks with a warning.
+    """
+    number: Decimal | None = None
     if isinstance(value, str):
         text = value.strip().removesuffix("%").strip().replace(",", "")
         if text in ("", "-", "--", "N/A", "n/a"):
@@ -144,11 +192,10 @@ def _rate(column: str, value: object, rank: int, warnings: list[str]) -> float |
         try:
             number = Decimal(text)
         except InvalidOperation:
-            warnings.append(f"rank {rank}: {column} {_short(value)} is not a percentage; left blank")
-            return None
+            number = None
     elif _is_int(value) or isinstance(value, float):
-        number = Decimal(value)
-    else:
+        number = Decimal(value) if not (isinstance(value, float) and not math.isfinite(value)) else None
+    if number is None or not number.is_finite() or number.adjusted() > _LARGEST_EXPONENT:
         warnings.append(f"rank {rank}: {column} {_short(value)} is not a percentage; left blank")
         return None
     fraction = float(number / 100)
@@ -183,5 +230,8 @@ def _kind_name(kind: str) -> str:
 
 
 def _short(value: object) -> str:
-    text = repr(value)
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # an int of thousands of digits, a list nested too deep
+        return f"(a {type(value).__name__} too large to show)"
     return text if len(text) <= 40 else text[:37] + "..."

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from .errors import FastMossError
 from .query import RankingQuery
 
 
@@ -32,6 +33,8 @@ class RankingResult:
     stale: bool = False
     stale_reason: str | None = None
     warnings: tuple[str, ...] = ()
+    #: The error behind ``stale_reason``: what a caller that wanted fresh data raises.
+    stale_error: FastMossError | None = dataclasses.field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.frame.attrs.update(

@@ -2,21 +2,26 @@
 
 The key is read from ``FASTMOSS_API_KEY``, else the OS keyring, else the config file (readable
 by the user only). ``xl-fastmoss config`` writes the keyring or the file. Nothing else the
-project writes ever holds the key.
+project writes ever holds the key, and no message quotes the config file's lines.
 """
 
 from __future__ import annotations
 
 import configparser
+import math
 import os
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import platformdirs
 
+from . import redact
 from .errors import ConfigurationError, MissingApiKey
 from .files import atomic_write
+
+log = redact.logger(__name__)
 
 APP_NAME = "xl-fastmoss"
 DEFAULT_BASE_URL = "https://openapi.fastmoss.com"
@@ -27,8 +32,32 @@ DEFAULT_RETRY_DEADLINE = 60.0
 DEFAULT_RETRY_BACKOFF = 0.5
 DEFAULT_CACHE_TTL = 24 * 3600
 DEFAULT_MAX_CONCURRENCY = 4
+#: The most bytes one page may take, on the wire and decompressed: a full page of 100 rows
+#: is about 70 KB, so this leaves room for fifty times that.
+DEFAULT_MAX_PAGE_BYTES = 4 * 2**20
 KEYRING_SERVICE = "xl-fastmoss"
 KEYRING_USER = "api-key"
+
+#: What each number may be: (lowest, highest, whole number only). Anything else, NaN and
+#: infinities included, is refused with a message naming the setting.
+_LIMITS: dict[str, tuple[float, float, bool]] = {
+    "connect_timeout": (0.1, 600.0, False),
+    "read_timeout": (0.1, 3600.0, False),
+    "max_retries": (0, 100, True),
+    "retry_deadline": (0.1, 3600.0, False),
+    "retry_backoff": (0.0, 60.0, False),
+    "cache_ttl": (0, 10 * 366 * 24 * 3600, False),
+    "max_concurrency": (1, 64, True),
+    "max_page_bytes": (1024, 2**30, True),
+}
+#: The variable (or config file key) a setting read from text is named by in messages.
+_SOURCES = {
+    "read_timeout": "FASTMOSS_TIMEOUT", "max_retries": "FASTMOSS_MAX_RETRIES",
+    "cache_ttl": "FASTMOSS_CACHE_TTL", "max_concurrency": "FASTMOSS_MAX_CONCURRENCY",
+}
+_LOOPBACK_NAMES = ("localhost", "localhost.")
+_warned_in_clear: set[str] = set()
+_warned_lock = threading.Lock()
 
 # Settings the config file may hold, with the variable that overrides each.
 _FILE_KEYS = {
@@ -64,8 +93,14 @@ class Settings:
     retry_backoff: float = DEFAULT_RETRY_BACKOFF
     cache_dir: Path | None = None
     cache_ttl: float = DEFAULT_CACHE_TTL
-    cache_url: str | None = None
+    cache_url: str | None = field(default=None, repr=False)
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    #: The most bytes one page may take, on the wire and decompressed (see DEFAULT_MAX_PAGE_BYTES).
+    max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES
+
+    def __post_init__(self) -> None:
+        redact.remember_secret(self.api_key)
+        self.check()
 
     @classmethod
     def load(cls, **overrides) -> Settings:
@@ -80,32 +115,81 @@ class Settings:
         cache_dir = pick("cache_dir")
         values["cache_dir"] = Path(cache_dir) if cache_dir else Path(
             platformdirs.user_cache_dir(APP_NAME, appauthor=False))
-        if ttl := pick("cache_ttl"):
-            values["cache_ttl"] = _number("FASTMOSS_CACHE_TTL", ttl, minimum=0)
         if cache_url := pick("cache_url"):
             values["cache_url"] = cache_url
-        if timeout := pick("timeout"):
-            values["read_timeout"] = _number("FASTMOSS_TIMEOUT", timeout, minimum=0.1)
-        if retries := pick("max_retries"):
-            values["max_retries"] = int(_number("FASTMOSS_MAX_RETRIES", retries, minimum=0))
-        if concurrency := pick("max_concurrency"):
-            values["max_concurrency"] = int(_number("FASTMOSS_MAX_CONCURRENCY", concurrency, minimum=1))
+        for name, key in (("cache_ttl", "cache_ttl"), ("read_timeout", "timeout"),
+                          ("max_retries", "max_retries"), ("max_concurrency", "max_concurrency")):
+            if text := pick(key):
+                values[name] = _number(name, text)
         values.update({k: v for k, v in overrides.items() if v is not None})
-        settings = cls(**values)
-        settings.check()
-        return settings
+        return cls(**values)
 
     def check(self) -> None:
-        if not self.base_url.startswith(("https://", "http://")):
-            raise ConfigurationError(f"FASTMOSS_BASE_URL {self.base_url!r} is not an http(s) URL")
+        """Refuse settings that cannot work; warn once when the key would travel in clear."""
+        if not isinstance(self.base_url, str) or not self.base_url.startswith(("https://", "http://")):
+            raise ConfigurationError(f"FASTMOSS_BASE_URL {redact.redact_url(str(self.base_url))!r} "
+                                     "is not an http(s) URL")
+        for name in _LIMITS:  # what came from the environment or the file was checked as it was read
+            _check_number(name, getattr(self, name), source=name)
+        if key_travels_in_clear(self.base_url):
+            with _warned_lock:
+                first = self.base_url not in _warned_in_clear
+                _warned_in_clear.add(self.base_url)
+            if first:
+                log.warning("FASTMOSS_BASE_URL %s is plain http: the API key travels unencrypted; "
+                            "use https:// for anything but this machine", redact.redact_url(self.base_url))
 
     def require_key(self) -> str:
+        """The key, or the error saying why there is none usable (it never shows the key)."""
         if not self.api_key:
             raise MissingApiKey()
+        problem = key_problem(self.api_key)
+        if problem:
+            raise ConfigurationError(f"the API key holds {problem}, so it cannot be sent; "
+                                     "store it again with `xl-fastmoss config --set-key` or fix FASTMOSS_API_KEY")
         return self.api_key
 
     def with_(self, **changes) -> Settings:
         return replace(self, **changes)
+
+
+def key_travels_in_clear(base_url: str) -> bool:
+    """Whether ``base_url`` is plain http to another machine than this one."""
+    if not base_url.lower().startswith("http://"):
+        return False
+    import urllib.parse
+
+    try:
+        host = (urllib.parse.urlsplit(base_url).hostname or "").lower()
+    except ValueError:
+        return True
+    if host in _LOOPBACK_NAMES:
+        return False
+    import ipaddress
+
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
+
+
+def key_problem(key: str) -> str | None:
+    """What makes ``key`` unusable in an HTTP header, named without showing the key; None if fine."""
+    for position, character in enumerate(key, start=1):
+        if character in "\r\n":
+            kind = "a line break"
+        elif character == "\t":
+            kind = "a tab"
+        elif character == " ":
+            kind = "a space"
+        elif ord(character) < 32 or ord(character) == 127:
+            kind = "a control character"
+        elif ord(character) > 126:
+            kind = "a character that is not plain ASCII"
+        else:
+            continue
+        return f"{kind} (character {position} of {len(key)})"
+    return None
 
 
 def find_api_key(stored: dict[str, str] | None = None) -> str | None:
@@ -126,7 +210,17 @@ def _keyring_get() -> str | None:
 
 
 def store_api_key(key: str) -> str:
-    """Save the key in the OS keyring, else in the user-only config file. Returns where."""
+    """Save the key in the OS keyring, else in the user-only config file. Returns where.
+
+    A key with a control character, a space or non-ASCII text is refused, without showing it.
+    """
+    redact.remember_secret(key)
+    if not key:
+        raise ConfigurationError("the API key is empty; nothing was stored")
+    problem = key_problem(key)
+    if problem:
+        raise ConfigurationError(f"the API key holds {problem}; nothing was stored. "
+                                 "Paste the key alone, as the FastMoss console shows it")
     try:
         import keyring
         keyring.set_password(KEYRING_SERVICE, KEYRING_USER, key)
@@ -151,8 +245,7 @@ def write_config(values: dict[str, str | None]) -> Path:
     """Merge ``values`` (None removes a setting) into the config file, readable by the user only."""
     path = config_file()
     path.parent.mkdir(parents=True, exist_ok=True)
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(path, encoding="utf-8")
+    parser = _parse_config_file(path)
     if not parser.has_section("fastmoss"):
         parser.add_section("fastmoss")
     for name, value in values.items():
@@ -166,19 +259,52 @@ def write_config(values: dict[str, str | None]) -> Path:
 
 
 def _read_config_file() -> dict[str, str]:
+    parser = _parse_config_file(config_file())
+    values = dict(parser["fastmoss"]) if parser.has_section("fastmoss") else {}
+    redact.remember_secret(values.get("api_key"))
+    return values
+
+
+def _parse_config_file(path: Path) -> configparser.ConfigParser:
+    """The config file parsed; a file that does not parse is refused naming the line, never
+    quoting it (configparser's own messages repeat the line, which may be the key's)."""
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read(config_file(), encoding="utf-8")
+        parser.read(path, encoding="utf-8")
+    except configparser.MissingSectionHeaderError as error:
+        raise ConfigurationError(
+            f"config file {path} has no [fastmoss] header before line {error.lineno}: put a line "
+            "[fastmoss] at its top (or remove the file and run `xl-fastmoss config` again)") from None
+    except configparser.ParsingError as error:
+        lines = ", ".join(str(number) for number, _ in error.errors[:5])
+        raise ConfigurationError(
+            f"config file {path} is not readable: line {lines} is not `name = value`") from None
+    except (configparser.DuplicateSectionError, configparser.DuplicateOptionError) as error:
+        raise ConfigurationError(
+            f"config file {path} is not readable: line {error.lineno} repeats a "
+            f"{'setting' if isinstance(error, configparser.DuplicateOptionError) else 'section'}") from None
     except configparser.Error as error:
-        raise ConfigurationError(f"config file {config_file()} is not readable: {error.message}") from None
-    return dict(parser["fastmoss"]) if parser.has_section("fastmoss") else {}
+        raise ConfigurationError(f"config file {path} is not readable ({type(error).__name__})") from None
+    except UnicodeDecodeError as error:
+        raise ConfigurationError(
+            f"config file {path} is not UTF-8 text (byte {error.start + 1} is not)") from None
+    return parser
 
 
-def _number(name: str, text: str, minimum: float) -> float:
+def _number(name: str, text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise ConfigurationError(f"{name} must be a number, got {text!r}") from None
-    if value < minimum:
-        raise ConfigurationError(f"{name} must be at least {minimum}, got {text!r}")
-    return value
+        raise ConfigurationError(f"{_SOURCES[name]} must be a number, got {text[:40]!r}") from None
+    _check_number(name, value, shown=text[:40], source=_SOURCES[name])
+    return int(value) if _LIMITS[name][2] and value.is_integer() else value
+
+
+def _check_number(name: str, value: object, *, source: str, shown: str | None = None) -> None:
+    lowest, highest, whole = _LIMITS[name]
+    shown = shown if shown is not None else repr(value)
+    kind = "a whole number" if whole else "a number"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigurationError(f"{source} must be {kind}, got {shown}")
+    if not math.isfinite(value) or not lowest <= value <= highest or (whole and not float(value).is_integer()):
+        raise ConfigurationError(f"{source} must be {kind} from {lowest:g} to {highest:g}, got {shown}")

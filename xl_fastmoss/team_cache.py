@@ -8,24 +8,27 @@ each making it; the lock expires by itself, so a crashed holder blocks nobody fo
 Redis is a shared convenience, never a dependency of a formula: when it is down or unreachable
 every read and write falls back to the local cache file, with a warning, and Redis is tried
 again a little later. Answers are also kept locally, so a lost Redis loses no data.
+
+Whoever can write to the team's Redis can write wrong answers there, never run code: answers
+are stored as JSON (see :func:`~xl_fastmoss.cache.data_only_serializer`), and a value that
+does not decode, or decodes to a page the transport cannot read, is fetched again.
 """
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import threading
 import time
-import urllib.parse
 
 import redis
 import requests
 import requests_cache
 from requests_cache.models import CachedResponse
 
-from .cache import BackendCache
+from . import redact
+from .cache import BackendCache, data_only_serializer, stored_limit
 
-log = logging.getLogger(__name__)
+log = redact.logger(__name__)
 
 #: Seconds a page lock lives at most: longer than one call with its retries normally takes.
 LOCK_TIMEOUT = 60.0
@@ -36,6 +39,8 @@ RETRY_AFTER = 30.0
 #: Seconds an expired answer stays in Redis, to stand in when the API fails.
 STALE_KEPT = 7 * 24 * 3600
 _NAMESPACE = "xl-fastmoss"
+#: Answers live under their own namespace: the pickles earlier versions stored are never read.
+_ANSWERS = f"{_NAMESPACE}:json"
 
 
 class TeamCache:
@@ -43,13 +48,14 @@ class TeamCache:
 
     shared = True
 
-    def __init__(self, url: str, local: BackendCache, ttl: float):
+    def __init__(self, url: str, local: BackendCache, ttl: float, max_page_bytes: int = 4 * 2**20):
         self.url = url
         self.local = local
         self.ttl = ttl
         self._connection = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=3.0)
         self.remote = BackendCache(
-            requests_cache.RedisCache(namespace=_NAMESPACE, connection=self._connection, ttl_offset=STALE_KEPT), ttl)
+            requests_cache.RedisCache(namespace=_ANSWERS, connection=self._connection, ttl_offset=STALE_KEPT,
+                                      serializer=data_only_serializer(stored_limit(max_page_bytes))), ttl)
         self._down_since: float | None = None
         self.last_error: str | None = None
         self._state_lock = threading.Lock()
@@ -122,8 +128,5 @@ class TeamCache:
 
 
 def redact_url(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    if parts.password:
-        netloc = f"{parts.username or ''}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
-        return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
-    return url
+    """``url`` as it may be shown: passwords (in the user part or the query string) hidden."""
+    return redact.redact_url(url)

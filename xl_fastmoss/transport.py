@@ -1,29 +1,60 @@
-"""One page over HTTP: send, classify the answer, retry what is transient.
+"""One page over HTTP: send, read within bounds, classify the answer, retry what is transient.
 
-Every failure becomes an error of :mod:`xl_fastmoss.errors`; nothing here knows about tables.
+Every failure becomes an error of :mod:`xl_fastmoss.errors`; nothing here knows about tables
+beyond reading a page into one before it is cached (what cannot be read is never cached).
+
+Bounds on one page, whatever the server does:
+
+- time: connect, reads and retries of one page end within ``Settings.retry_deadline`` (60 s)
+  of its first attempt. Each wait for the server is cut to the time left, a body still
+  arriving when the time is up is cut off (urllib3's ``HTTPResponse.shutdown``), and no
+  attempt starts without time left (one that got its call slot too late ends at once).
+- size: the body may take ``Settings.max_page_bytes`` (4 MiB) on the wire and as many once
+  decompressed, counted while it is read; a full page of 100 rows is about 70 KB.
+- ``Retry-After``: obeyed up to ``MAX_RETRY_AFTER`` (30 s), and never more than half the
+  retry deadline; a value that is not a delay or a date (negative, junk, NaN) counts as the cap.
+- redirects are not followed (the key would go along, and a redirect loop would not end):
+  a 3xx is an error naming where it pointed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import email.utils
 import json
+import math
 import random
+import re
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import requests
 import tenacity
+import urllib3.exceptions
 
 from . import errors
 from .cache import ResponseCache
-from .parse import Page, read_envelope
+from .endpoints import Endpoint
+from .parse import Page, read_page
 from .settings import Settings
 from .throttle import AdaptiveLimiter
 
 # The longest wait between two attempts, whatever the backoff has grown to.
 _MAX_BACKOFF = 8.0
+#: The longest ``Retry-After`` obeyed, in seconds (and at most half the retry deadline).
+MAX_RETRY_AFTER = 30.0
+_CHUNK = 64 * 1024
+#: Texts the server chose (messages, a redirect's target, a content type) are shown this long at most.
+_SHOWN_TEXT = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def retry_after_cap(settings: Settings) -> float:
+    """The longest pause a throttling answer may impose: 30 s, or half the retry deadline."""
+    return min(MAX_RETRY_AFTER, settings.retry_deadline / 2)
 
 
 @dataclass
@@ -33,6 +64,8 @@ class PageAnswer:
     fetched_at: dt.datetime
     #: Set when the API failed and an older cached copy stands in: what failed.
     stale_reason: str | None = None
+    #: The error behind ``stale_reason``.
+    stale_error: errors.FastMossError | None = None
 
 
 class Transport:
@@ -48,41 +81,60 @@ class Transport:
         self._sleep = sleep
         self._on_call = on_call
 
-    def post(self, path: str, body: dict, *, refresh: bool = False) -> PageAnswer:
+    def post(self, endpoint: Endpoint, body: dict, *, first_rank: int = 1, refresh: bool = False) -> PageAnswer:
         """The page answered for ``body``: from the cache unless ``refresh``, else from the API.
 
         When the API fails and an older copy is cached, that copy comes back with
-        ``stale_reason`` saying what failed.
+        ``stale_reason`` saying what failed; so it does when the API answers no rows for a
+        page that had rows. A stored copy that cannot be read is ignored (and replaced).
         """
-        url = self.settings.base_url.rstrip("/") + path
+        url = self.settings.base_url.rstrip("/") + endpoint.path
         key = self.cache.key(url, body)
+        reading = _Reading(endpoint, first_rank, body.get("pagesize") or 100)
         cached = self.cache.get(key)
         if cached is not None and not refresh and self.cache.is_fresh(cached):
-            return PageAnswer(_page_of(cached), True, _created_at(cached))
+            cached_page = reading.stored(cached)
+            if cached_page is not None:
+                return PageAnswer(cached_page, True, _created_at(cached))
         try:
-            return self._fetch(url, body, key, refresh)
+            answer = self._fetch(url, body, key, refresh, reading)
         except errors.FastMossError as error:
-            stale = self.cache.get(key) or cached
-            if stale is None:
-                raise
-            return PageAnswer(_page_of(stale), True, _created_at(stale), stale_reason=error.message)
+            return self._stale(key, cached, reading, error)
+        if answer.page.row_count:
+            return answer
+        return self._stale(key, cached, reading, errors.EmptyAnswer(
+            f"FastMoss answered no rows for a page that had rows before (the empty answer was "
+            f"not kept){_request_id_text(answer.page.request_id)}"), empty=answer)
 
-    def _fetch(self, url: str, body: dict, cache_key: str, refresh: bool) -> PageAnswer:
+    def _stale(self, key: str, cached, reading: _Reading, error: errors.FastMossError,
+               empty: PageAnswer | None = None) -> PageAnswer:
+        """The best stored copy standing in for a failed fetch (or an empty answer), else the failure itself."""
+        for stand_in in (self.cache.get(key), cached):  # another process may have stored a newer one
+            page = reading.stored(stand_in)
+            if stand_in is not None and page is not None:
+                return PageAnswer(page, True, _created_at(stand_in), stale_reason=error.message, stale_error=error)
+        if empty is not None:
+            return empty
+        raise error
+
+    def _fetch(self, url: str, body: dict, cache_key: str, refresh: bool, reading: _Reading) -> PageAnswer:
         api_key = self.settings.require_key()
+        clock = _PageClock(self.settings.retry_deadline)
+        attempts = self.settings.max_retries + 1
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(lambda e: isinstance(e, errors.FastMossError) and e.retryable),
-            stop=(tenacity.stop_after_attempt(self.settings.max_retries + 1)
-                  | tenacity.stop_after_delay(self.settings.retry_deadline)),
-            wait=self._backoff,
+            # tenacity decides the wait first: no attempt starts that would have no time left.
+            stop=lambda state: state.attempt_number >= attempts or clock.remaining() - state.upcoming_sleep <= 0,
+            wait=lambda state: self._backoff(state, clock),
             sleep=self._sleep,
             reraise=True,
         )
         asked_at = dt.datetime.now(dt.timezone.utc)
-        return retrying(self._send_once, url, body, api_key, cache_key, refresh, asked_at)
+        return retrying(self._send_once, url, body, api_key, cache_key, refresh, asked_at, clock, reading)
 
     def _send_once(self, url: str, body: dict, api_key: str, cache_key: str, refresh: bool,
-                   asked_at: dt.datetime) -> PageAnswer:
-        """One attempt: a page that reads cleanly (and is now cached), else its error.
+                   asked_at: dt.datetime, clock: _PageClock, reading: _Reading) -> PageAnswer:
+        """One attempt: a page that reads cleanly (and is now cached if it has rows), else its error.
 
         The team lock is taken inside one of this machine's call slots, so a machine never
         holds locks of pages it is not yet calling for while other machines wait on them.
@@ -91,44 +143,159 @@ class Transport:
         with self.limiter.slot(), self.cache.lock(cache_key):
             if self.cache.shared:  # another machine may have fetched it while we waited
                 latest = self.cache.get(cache_key)
-                if latest is not None and (_created_at(latest) >= asked_at or
-                                           (not refresh and self.cache.is_fresh(latest))):
-                    return PageAnswer(_page_of(latest), True, _created_at(latest))
+                if latest is not None and (
+                        _created_at(latest) >= asked_at or (not refresh and self.cache.is_fresh(latest))):
+                    latest_page = reading.stored(latest)
+                    if latest_page is not None:
+                        return PageAnswer(latest_page, True, _created_at(latest))
+            clock.start()
             self._on_call()
+            response = self._exchange(url, body, headers, clock)
             try:
-                response = self.session.post(
-                    url, json=body, headers=headers,
-                    timeout=(self.settings.connect_timeout, self.settings.read_timeout))
-            except requests.Timeout:
-                raise errors.RequestTimeout(
-                    f"FastMoss did not answer within {self.settings.read_timeout:g} s") from None
-            except requests.exceptions.SSLError:
-                raise errors.CertificateError(
-                    f"the TLS certificate of {self.settings.base_url} could not be verified") from None
-            except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
-                raise errors.ConnectionFailed(f"connection to FastMoss failed: {_reason(error)}") from None
-            try:
-                page = _page_of(response)
+                page = reading.answer(response)
             except (errors.RateLimited, errors.FrequencyLimited) as error:
-                self.limiter.on_throttled(_retry_after(error) or self.settings.retry_backoff)
+                hinted = _retry_after(error)
+                self.limiter.on_throttled(self.settings.retry_backoff if hinted is None else hinted)
                 raise
-            self.cache.store(cache_key, response)
+            if page.row_count:
+                self.cache.store(cache_key, response)
         self.limiter.on_success()
         return PageAnswer(page, False, dt.datetime.now(dt.timezone.utc))
 
-    def _backoff(self, state: tenacity.RetryCallState) -> float:
+    def _exchange(self, url: str, body: dict, headers: dict, clock: _PageClock) -> requests.Response:
+        """Send one request and read its body within the page's time and size bounds."""
+        left = clock.remaining()
+        if left <= 0:
+            raise clock.timeout()
+        read_timeout = min(self.settings.read_timeout, left)
+        connect_timeout = min(self.settings.connect_timeout, left)
+        try:
+            response = self.session.post(
+                url, json=body, headers=headers, stream=True, allow_redirects=False,
+                timeout=(connect_timeout, read_timeout))
+        except requests.exceptions.ConnectTimeout:
+            raise (clock.timeout() if clock.remaining() <= 0 else errors.RequestTimeout(
+                f"FastMoss did not accept a connection within {connect_timeout:g} s")) from None
+        except requests.Timeout:
+            raise (clock.timeout() if clock.remaining() <= 0 else errors.RequestTimeout(
+                f"FastMoss did not answer within {read_timeout:g} s")) from None
+        except requests.exceptions.SSLError:
+            raise errors.CertificateError(
+                f"the TLS certificate of {self.settings.base_url} could not be verified") from None
+        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as error:
+            raise errors.ConnectionFailed(f"connection to FastMoss failed: {_reason(error)}") from None
+        except requests.RequestException as error:  # anything else requests refuses to send
+            raise errors.TransportError(f"the call to FastMoss could not be made ({type(error).__name__})") from None
+        try:
+            content = self._read_body(response, clock, read_timeout)
+        finally:
+            response.close()
+        # requests keeps a read body here; .content, .json() and the cache read it from there.
+        response._content = content
+        return response
+
+    def _read_body(self, response: requests.Response, clock: _PageClock, read_timeout: float) -> bytes:
+        """The whole body, decompressed, counted as it arrives and cut off at the page deadline."""
+        limit = self.settings.max_page_bytes
+        announced = response.headers.get("Content-Length", "")
+        if announced.strip().isdigit() and int(announced) > limit:
+            raise errors.InvalidResponse(
+                f"FastMoss answered a page of {int(announced):,} bytes, over the {_size(limit)} a page may "
+                "take (a page of 100 rows is about 70 KB); it was not read")
+        raw = response.raw
+        cut_off = threading.Event()
+        cutter = threading.Timer(clock.remaining(), _cut_off, (raw, cut_off))
+        cutter.daemon = True
+        cutter.start()
+        chunks, size = [], 0
+        try:
+            for chunk in raw.stream(_CHUNK, decode_content=True):
+                size += len(chunk)
+                if raw.tell() > limit:
+                    raise errors.InvalidResponse(
+                        f"FastMoss answered a page of more than {_size(limit)} on the wire, over what a page "
+                        "may take (a page of 100 rows is about 70 KB); reading stopped there")
+                if size > limit:
+                    raise errors.InvalidResponse(
+                        f"FastMoss answered a page of more than {_size(limit)} once decompressed "
+                        f"({_shown(response.headers.get('Content-Encoding', 'no encoding'), 40)}, "
+                        f"{raw.tell():,} bytes on the wire), over what a page may take; reading stopped there")
+                chunks.append(chunk)
+        except urllib3.exceptions.DecodeError:
+            encoding = _shown(response.headers.get("Content-Encoding", "?"), 40)
+            raise errors.InvalidResponse(
+                f"FastMoss answered a body marked Content-Encoding {encoding} that does not decompress") from None
+        except urllib3.exceptions.ReadTimeoutError:
+            raise (clock.timeout() if cut_off.is_set() else errors.RequestTimeout(
+                f"FastMoss did not answer within {read_timeout:g} s")) from None
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            if cut_off.is_set():
+                raise clock.timeout() from None
+            raise errors.ConnectionFailed(f"connection to FastMoss failed: {_reason(error)}") from None
+        finally:
+            cutter.cancel()
+        if cut_off.is_set():  # a body without a length ends quietly when cut: it is not whole
+            raise clock.timeout()
+        return b"".join(chunks)
+
+    def _backoff(self, state: tenacity.RetryCallState, clock: _PageClock) -> float:
         error = state.outcome.exception() if state.outcome else None
         hinted = _retry_after(error)
+        if hinted is not None:
+            hinted = min(hinted, retry_after_cap(self.settings))
         exponential = min(_MAX_BACKOFF, self.settings.retry_backoff * 2 ** (state.attempt_number - 1))
         wait = hinted if hinted is not None else exponential * (0.5 + random.random() / 2)
-        remaining = self.settings.retry_deadline - (state.seconds_since_start or 0.0)
-        return max(0.0, min(wait, remaining))
+        return max(0.0, min(wait, clock.remaining()))
 
 
-def _page_of(response: requests.Response) -> Page:
-    """Classify one HTTP answer: a Page on success, else the matching FastMossError."""
+class _PageClock:
+    """The time one page may take in all, counted from its first attempt."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self._started: float | None = None
+
+    def start(self) -> None:
+        if self._started is None:
+            self._started = time.monotonic()
+
+    def remaining(self) -> float:
+        if self._started is None:
+            return self.seconds
+        return self.seconds - (time.monotonic() - self._started)
+
+    def timeout(self) -> errors.RequestTimeout:
+        return errors.RequestTimeout(
+            f"FastMoss did not answer one page within {self.seconds:g} s in all (connect, reads and retries)")
+
+
+class _Reading:
+    """How one page's answers are read: classified, then its rows read into a typed table."""
+
+    def __init__(self, endpoint: Endpoint, first_rank: int, page_size: int):
+        self.endpoint = endpoint
+        self.first_rank = first_rank
+        self.page_size = page_size
+
+    def answer(self, response: requests.Response) -> Page:
+        """A page read cleanly, else the matching FastMossError."""
+        return read_page(_payload_of(response), self.endpoint, self.first_rank, self.page_size)
+
+    def stored(self, response) -> Page | None:
+        """The page a stored answer holds, or None when it holds none that reads cleanly."""
+        if response is None:
+            return None
+        try:
+            page = self.answer(response)
+        except errors.FastMossError:
+            return None
+        return page if page.row_count else None
+
+
+def _payload_of(response: requests.Response) -> object:
+    """Classify one HTTP answer: the JSON payload of a code-0 answer, else the matching FastMossError."""
     status = response.status_code
-    payload = _json_or_none(response)
+    payload, problem = _decode_json(response.content)
     code, message, request_id = _envelope_fields(payload)
     if status in (401, 403):
         raise errors.AuthenticationError(
@@ -138,30 +305,39 @@ def _page_of(response: requests.Response) -> Page:
     if status == 429:
         raise errors.RateLimited(
             f"FastMoss is throttling calls (HTTP 429){_detail(message, request_id)}",
-            status, _parse_retry_after(response.headers.get("Retry-After")), request_id)
+            status, parse_retry_after(response.headers.get("Retry-After")), request_id)
     if status >= 500:
         raise errors.ServerError(
             f"FastMoss server error (HTTP {status}){_detail(message, request_id)}", status, request_id)
+    if 300 <= status < 400:
+        target = _shown(response.headers.get("Location") or "nowhere (no Location)", 120)
+        raise errors.HTTPStatusError(
+            f"FastMoss answered HTTP {status}, a redirect to {target}; redirects are not followed, "
+            "so that the key goes nowhere else: check FASTMOSS_BASE_URL", status, request_id)
     if status != 200:
         raise errors.HTTPStatusError(
             f"FastMoss answered HTTP {status}{_detail(message, request_id)}", status, request_id)
     if payload is None:
-        kind = response.headers.get("Content-Type", "unknown type")
+        kind = _shown(response.headers.get("Content-Type", "unknown type"), 60)
         raise errors.InvalidResponse(
-            f"FastMoss answered HTTP 200 with a body that is not JSON ({kind}, {len(response.content)} bytes)")
+            f"FastMoss answered HTTP 200 with a body that is not JSON ({kind}, {len(response.content)} bytes"
+            f"{'; ' + problem if problem else ''})")
     if code is None:
         raise errors.InvalidResponse(
             f"FastMoss answered JSON without a `code`{_detail(message, request_id)}")
     if code != 0:
         raise errors.api_error(code, message or "", request_id)
-    return read_envelope(payload)
+    return payload
 
 
-def _json_or_none(response: requests.Response) -> object:
+def _decode_json(content: bytes | None) -> tuple[object, str | None]:
+    """The JSON of a body, or None with what kept it from being read."""
     try:
-        return json.loads(response.content)
+        return json.loads(content or b""), None
+    except RecursionError:
+        return None, "nested too deeply to read"
     except ValueError:
-        return None
+        return None, None
 
 
 def _envelope_fields(payload: object) -> tuple[int | None, str | None, str | None]:
@@ -171,34 +347,76 @@ def _envelope_fields(payload: object) -> tuple[int | None, str | None, str | Non
     code = code if isinstance(code, int) and not isinstance(code, bool) else None
     message = payload.get("message") or payload.get("msg")
     request_id = payload.get("request_id")
-    return (code, message if isinstance(message, str) else None,
-            request_id if isinstance(request_id, str) else None)
+    return (code, _shown(message) if isinstance(message, str) else None,
+            _shown(request_id, 80) if isinstance(request_id, str) else None)
 
 
 def _detail(message: str | None, request_id: str | None) -> str:
     text = f": {message}" if message else ""
-    return text + (f" [request_id {request_id}]" if request_id else "")
+    return text + _request_id_text(request_id)
+
+
+def _request_id_text(request_id: str | None) -> str:
+    return f" [request_id {request_id}]" if request_id else ""
+
+
+def _shown(text: str, limit: int = _SHOWN_TEXT) -> str:
+    """A text the server chose, as one line of at most ``limit`` characters."""
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 256 else f"\\u{ord(m.group()):04x}",
+                        text)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _retry_after(error: BaseException | None) -> float | None:
     return getattr(error, "retry_after", None)
 
 
-def _parse_retry_after(value: str | None) -> float | None:
-    if not value:
+def parse_retry_after(value: str | None, cap: float = MAX_RETRY_AFTER) -> float | None:
+    """Seconds a ``Retry-After`` header asks to wait, at most ``cap``; None when there is none.
+
+    A number of seconds (a decimal one too) or an HTTP date in the past or future is read; a
+    date already past means now. Anything else (negative, junk, NaN) is ``cap``.
+    """
+    if value is None or not value.strip():
         return None
+    text = value.strip()
     try:
-        return max(0.0, float(value))
+        seconds: float | None = float(text)
     except ValueError:
-        pass
+        until = _seconds_until(text)
+        seconds = None if until is None else max(0.0, until)  # a date already past: now
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return cap
+    return min(seconds, cap)
+
+
+def _seconds_until(text: str) -> float | None:
     try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    try:
+        return (when - dt.datetime.now(dt.timezone.utc)).total_seconds()
+    except OverflowError:
+        return None
 
 
-def _reason(error: Exception) -> str:
+def _cut_off(raw, done: threading.Event) -> None:
+    """Stop a body still arriving at the page deadline: a blocked read then ends at once."""
+    done.set()
+    with contextlib.suppress(ValueError, RuntimeError, OSError, AttributeError):
+        raw.shutdown()  # raises once the body was read whole and the connection went back to the pool
+
+
+def _size(count: int) -> str:
+    return f"{count / 2**20:g} MiB" if count >= 2**20 else f"{count:,} bytes"
+
+
+def _reason(error: BaseException) -> str:
     text = str(error)
     for marker in ("Connection refused", "Connection reset", "Connection aborted", "IncompleteRead",
                    "Name or service not known", "Remote end closed connection"):

@@ -8,6 +8,7 @@ from benchmarks.scenarios import (
     cached_table,
     cold_ranking,
     dashboard_refresh,
+    hostile_answers,
     identical_in_flight,
     import_time,
     memory,
@@ -27,6 +28,7 @@ SCENARIOS: tuple[ModuleType, ...] = (
     import_time,
     memory,
     team,
+    hostile_answers,
 )
 
 

@@ -20,8 +20,11 @@ it except ECHO_AUTH's, whose point that is.
 Faults for hostile-input tests (parameters, then defaults)::
 
     DRIP(interval=1.0) ........... headers at once, then the valid body one byte per interval
-    HUGE_BODY(size=100_000_000) .. a valid code-0 answer padded with spaces to ``size`` bytes,
-                                   streamed in 1 MiB chunks under its true Content-Length
+    HUGE_BODY(size=100_000_000, length=True)
+                                   a valid code-0 answer padded with spaces to ``size`` bytes,
+                                   streamed in 1 MiB chunks under its true Content-Length;
+                                   ``length=False`` sends no Content-Length and ends the body
+                                   by closing the connection, so only counting tells its size
     GZIP_BOMB(compressed_size=2_000_000)
                                    Content-Encoding gzip: about ``compressed_size`` bytes that
                                    inflate about 1000 times, into one long JSON-looking string
@@ -123,7 +126,7 @@ _FAULT_PARAMS = {
     Fault.HTTP_STATUS: ({"status"}, {"retry_after"}),
     Fault.HANG: (set(), {"seconds"}),
     Fault.DRIP: (set(), {"interval"}),
-    Fault.HUGE_BODY: (set(), {"size"}),
+    Fault.HUGE_BODY: (set(), {"size", "length"}),
     Fault.GZIP_BOMB: (set(), {"compressed_size"}),
     Fault.DEEP_JSON: (set(), {"depth"}),
     Fault.REDIRECT: (set(), {"status", "location"}),
@@ -524,7 +527,8 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is Fault.DRIP:
             return self._send_drip(status, _encode(payload), params.get("interval", 1.0))
         if fault is Fault.HUGE_BODY:
-            return self._send_padded(status, _encode(payload), params.get("size", 100_000_000))
+            return self._send_padded(status, _encode(payload), params.get("size", 100_000_000),
+                                     params.get("length", True))
         if fault is Fault.FIELD and payload["code"] == 0:
             return self._send(status, _with_field(payload, **params), _JSON_TYPE)
         if payload["code"] == 0:
@@ -544,11 +548,20 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._drop()
             self.wfile.write(body[i:i + 1])
 
-    def _send_padded(self, status: int, body: bytes, size: int) -> None:
+    def _send_padded(self, status: int, body: bytes, size: int, length: bool = True) -> None:
         """``body`` (a JSON object) with spaces before its closing brace, ``size`` bytes in all
-        (or ``body`` alone when it is longer), written a chunk at a time."""
+        (or ``body`` alone when it is longer), written a chunk at a time; without ``length``,
+        under no Content-Length, the connection closing after it."""
         padding = max(0, size - len(body))
-        self._send_head(status, _JSON_TYPE, len(body) + padding)
+        if length:
+            self._send_head(status, _JSON_TYPE, len(body) + padding)
+        else:
+            self._call.status = status
+            self.close_connection = True
+            self.send_response(status)
+            self.send_header("Content-Type", _JSON_TYPE)
+            self.send_header("Connection", "close")
+            self.end_headers()
         self.wfile.write(body[:-1])
         while padding:
             if self.server.fake._stopping.is_set():
@@ -905,7 +918,7 @@ def _param_problem(fault: Fault, name: str, value: object, params: dict) -> str 
         return "a whole number >= 1"
     if name == "field" and not (isinstance(value, str) and all(value.split("."))):
         return 'a dotted path inside a row, like "usd_gmv" or "shop_info.name"'
-    if name == "raw" and not isinstance(value, bool):
+    if name in ("raw", "length") and not isinstance(value, bool):
         return "True or False"
     if name == "value":
         if params.get("raw"):

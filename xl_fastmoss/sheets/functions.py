@@ -12,9 +12,9 @@ import threading
 from collections import OrderedDict
 
 from ..client import default_client
-from ..errors import FastMossError
+from ..redact import redact_url, scrub
 from ..result import RankingResult
-from ..settings import Settings
+from ..settings import Settings, key_travels_in_clear
 from .calls import TableCall, read_call
 from .table import error_text, to_rows
 
@@ -100,17 +100,28 @@ def mark_stale(rows: list[list], result: RankingResult, headers: bool) -> list[l
 
 
 def status_table() -> list[list]:
-    """FM_STATUS: key configured, calls made and served from cache, when the data was fetched."""
+    """FM_STATUS: key configured, calls made and served from cache, when the data was fetched.
+
+    Never raises: a setting or a cache that cannot be used is one row saying so, and no text
+    in the table shows a secret (each passes :func:`~xl_fastmoss.redact.scrub`).
+    """
     try:
         settings = Settings.load()
-    except FastMossError as error:
-        return [[error_text(error)]]
+    except Exception as error:  # a cell shows the cause, never a traceback
+        return _scrubbed([[error_text(error)]])
+    base_url = redact_url(settings.base_url)
+    if key_travels_in_clear(settings.base_url):
+        base_url += " (plain http: the API key travels unencrypted)"
     rows: list[list] = [
         ["API key", "configured" if settings.api_key
          else "not set: run `xl-fastmoss config --set-key` or set FASTMOSS_API_KEY"],
-        ["Base URL", settings.base_url],
+        ["Base URL", base_url],
     ]
-    client = default_client()
+    try:
+        client = default_client()
+        cache = client.cache.describe()
+    except Exception as error:
+        return _scrubbed(rows + [["Client", error_text(error)]])
     stats = client.stats
     rows += [
         ["API calls this session", stats.api_calls],
@@ -118,12 +129,16 @@ def status_table() -> list[list]:
         ["Tables from memory", stats.tables_from_memory],
         ["Oldest data shown (UTC)", _when(session_log.oldest_shown)],
         ["Newest data shown (UTC)", _when(session_log.newest_shown)],
-        ["Cache", client.cache.describe()],
+        ["Cache", cache],
         ["Stale tables", len(session_log.stale)],
         ["Failed calls of FM_ functions", session_log.errors],
     ]
-    rows += [[f"Stale: {label}", reason] for label, reason in session_log.stale.items()]
-    return rows
+    rows += [[f"Stale: {label}", reason] for label, reason in list(session_log.stale.items())]
+    return _scrubbed(rows)
+
+
+def _scrubbed(rows: list[list]) -> list[list]:
+    return [[scrub(value) if isinstance(value, str) else value for value in row] for row in rows]
 
 
 def _when(moment: dt.datetime | None) -> str:

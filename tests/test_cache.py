@@ -1,0 +1,196 @@
+"""The local cache file: answers stored as data only, and a file that breaks never stops a call."""
+
+import logging
+import os
+import pickle
+import shutil
+import sqlite3
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import requests
+
+from xl_fastmoss import FastMossClient, Settings
+from xl_fastmoss.cache import CACHE_FILE_NAME
+from xl_fastmoss.fake_server import FAKE_API_KEY
+from xl_fastmoss.query import RankingQuery
+
+DAY = "2026-04-01"
+
+
+def client_of(**overrides):
+    return FastMossClient(Settings.load(retry_backoff=0.01, **overrides))
+
+
+def per_answer_fields_masked(body):
+    import re
+
+    return re.sub(rb'"(request_id|timestamp)":("[^"]*"|\d+)', rb'"\1":-', body)
+
+
+def page_key(client, region="US", page=1):
+    query = RankingQuery.build("most_promoted", region, 14, "day", DAY)
+    return client.cache.key(client.settings.base_url + query.endpoint.path, query.body(page))
+
+
+def cache_file(tmp_path):
+    return tmp_path / "cache" / CACHE_FILE_NAME
+
+
+class RunsCode:
+    """A pickle that, unpickled, creates the file ``marker``: what an attacker would store."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_answers_are_stored_as_json_and_come_back_byte_for_byte(fake_env, tmp_path):
+    with client_of() as client:
+        result = client.most_promoted("US", 14, "day", DAY)
+        key = page_key(client)
+        stored = client.cache.get(key).content
+    query = RankingQuery.build("most_promoted", "US", 14, "day", DAY)
+    sent = requests.post(fake_env.base_url + query.endpoint.path, json=query.body(1),
+                         headers={"Authorization": f"Bearer {FAKE_API_KEY}"}, timeout=10).content
+    # Each answer has its own request_id and timestamp; every other byte is the same.
+    assert f'"request_id":"{result.request_ids[0]}"'.encode() in stored
+    assert per_answer_fields_masked(stored) == per_answer_fields_masked(sent)
+    with sqlite3.connect(cache_file(tmp_path)) as db:
+        [(value,)] = db.execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchall()
+    text = value if isinstance(value, str) else value.decode("utf-8")
+    assert text.startswith("{") and isinstance(__import__("json").loads(text), dict)
+
+
+@pytest.mark.parametrize("hostile", ["pickle", "json list", "deep json", "not a response", "huge"])
+def test_a_stored_value_that_does_not_decode_is_fetched_again_and_nothing_runs(fake_env, tmp_path, hostile):
+    marker = tmp_path / "code-ran"
+    with client_of() as client:
+        client.most_promoted("US", 14, "day", DAY)
+        key = page_key(client)
+    value = {
+        "pickle": pickle.dumps(RunsCode(marker)),
+        "json list": "[1, 2, 3]",
+        "deep json": "[" * 100_000 + "]" * 100_000,
+        "not a response": '{"_content": 12, "status_code": "many"}',
+        "huge": '{"_content": "' + "A" * 8_000_000 + '"}',
+    }[hostile]
+    with sqlite3.connect(cache_file(tmp_path)) as db:
+        db.execute("UPDATE responses SET value = ? WHERE key = ?", (value, key))
+    with client_of() as another_process:
+        result = another_process.most_promoted("US", 14, "day", DAY)
+        assert not result.from_cache and len(result.frame) == 10
+        assert another_process.cache.get(key).content  # the good page is back in its place
+    assert not marker.exists()
+    assert fake_env.call_count == 2
+
+
+def break_file(path, keep=0):
+    """Overwrite ``path`` from byte ``keep`` on with bytes that are not SQLite."""
+    size = max(path.stat().st_size, 8192)
+    with path.open("r+b") as handle:
+        handle.seek(keep)
+        handle.write(bytes(range(256)) * ((size - keep) // 256 + 1))
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty header"])
+def test_a_corrupt_cache_file_is_moved_aside_and_a_new_one_started(fake_env, tmp_path, caplog, damage):
+    import xl_fastmoss.udfs as udfs
+
+    with client_of() as client:
+        client.most_promoted("US", 14, "day", DAY, rows=300)
+    path = cache_file(tmp_path)
+    for suffix in ("-wal", "-shm"):
+        path.with_name(path.name + suffix).unlink(missing_ok=True)
+    if damage == "garbage":
+        path.write_bytes(b"this is not a database\n" * 500)
+    elif damage == "truncated":
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 3])
+    else:
+        break_file(path)
+    caplog.set_level(logging.WARNING)
+    table = udfs.FM_MOSTPROMOTED("US", 14, "day", DAY)
+    status = {row[0]: row[1] for row in udfs.FM_STATUS()}
+    assert len(table) == 11 and fake_env.call_count == 4  # asked again, and shown
+    aside = [p.name for p in path.parent.iterdir() if p.name.startswith(f"{CACHE_FILE_NAME}.broken-")]
+    assert len(aside) == 1
+    assert status["Cache"].startswith(str(path)) and f"it was moved to {aside[0]}" in status["Cache"]
+    warnings = [r.getMessage() for r in caplog.records if "moved it to" in r.getMessage()]
+    assert len(warnings) == 1
+    assert udfs.FM_MOSTPROMOTED("US", 14, "day", DAY) == table and fake_env.call_count == 4  # the new file serves
+
+
+def test_a_cache_file_that_breaks_while_in_use_is_replaced_once(fake_env, tmp_path, caplog):
+    with client_of() as client:
+        for region in ("US", "GB", "DE", "FR"):
+            client.most_promoted(region, 14, "day", DAY, rows=200)
+    path = cache_file(tmp_path)
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    break_file(path, keep=4096)  # the first page (the schema) stays: the file opens, its pages do not read
+    caplog.set_level(logging.WARNING)
+    with client_of() as client:
+        result = client.most_promoted("GB", 14, "day", DAY, rows=200)
+        again = client.most_promoted("IT", 14, "day", DAY)
+        assert "it was moved to" in client.cache.describe()
+    assert len(result.frame) == 200 and len(again.frame) == 10
+    assert len([r for r in caplog.records if "moved it to" in r.getMessage()]) == 1
+
+
+def test_fm_status_over_a_broken_cache_is_a_table_not_a_traceback(fake_env, tmp_path):
+    import xl_fastmoss.udfs as udfs
+
+    path = cache_file(tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\x00garbage" * 100)
+    status = {row[0]: row[1] for row in udfs.FM_STATUS()}
+    assert status["API key"] == "configured" and "could not be read" in status["Cache"]
+
+
+def drop_file_permission_override():
+    """The command prefix that runs a child without root's right to ignore file permissions."""
+    if os.geteuid() != 0:
+        return []
+    if not shutil.which("setpriv"):
+        pytest.skip("running as root without setpriv: file permissions cannot be tested")
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--"]
+
+
+FETCH_AND_STATUS = textwrap.dedent("""
+    from xl_fastmoss.sheets.functions import status_table
+    import xl_fastmoss
+    frame = xl_fastmoss.most_promoted("US", 14, "day", "2026-04-01")
+    print(len(frame))
+    print(dict((row[0], row[1]) for row in status_table())["Cache"])
+""")
+
+
+@pytest.mark.parametrize("what", ["read-only folder", "unreadable file"])
+def test_a_cache_that_cannot_be_written_degrades_with_a_warning(fake_env, tmp_path, what):
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    if what == "read-only folder":
+        folder.chmod(0o555)
+    else:
+        (folder / CACHE_FILE_NAME).write_bytes(b"")
+        (folder / CACHE_FILE_NAME).chmod(0o000)
+    try:
+        done = subprocess.run([*drop_file_permission_override(), sys.executable, "-c", FETCH_AND_STATUS],
+                              env=os.environ.copy(), capture_output=True, text=True, timeout=120)
+    finally:
+        folder.chmod(0o755)
+    assert done.returncode == 0, done.stderr
+    rows, cache = done.stdout.strip().splitlines()
+    assert rows == "10" and "Traceback" not in done.stderr
+    if what == "read-only folder":
+        assert cache == (f"memory (the cache folder {folder} is read-only; "
+                         "answers are kept in memory for this session only)")
+        assert done.stderr.count("is read-only") == 1
+    else:
+        assert cache.startswith(str(folder / CACHE_FILE_NAME)) and "it was moved to" in cache
+        assert "responses.sqlite is not a file this user can read and write" in done.stderr

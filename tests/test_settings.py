@@ -1,0 +1,53 @@
+"""Settings from the environment and the config file: what cannot work is refused in one line."""
+
+import pytest
+from click.testing import CliRunner
+
+from xl_fastmoss.cli import main
+from xl_fastmoss.errors import ConfigurationError
+from xl_fastmoss.settings import Settings
+
+DAY = "2026-04-01"
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("FASTMOSS_TIMEOUT", "nan", "FASTMOSS_TIMEOUT must be a number from 0.1 to 3600, got nan"),
+    ("FASTMOSS_TIMEOUT", "inf", "FASTMOSS_TIMEOUT must be a number from 0.1 to 3600, got inf"),
+    ("FASTMOSS_TIMEOUT", "-inf", "FASTMOSS_TIMEOUT must be a number from 0.1 to 3600, got -inf"),
+    ("FASTMOSS_TIMEOUT", "1e999", "FASTMOSS_TIMEOUT must be a number from 0.1 to 3600, got 1e999"),
+    ("FASTMOSS_TIMEOUT", "0", "FASTMOSS_TIMEOUT must be a number from 0.1 to 3600, got 0"),
+    ("FASTMOSS_MAX_RETRIES", "inf", "FASTMOSS_MAX_RETRIES must be a whole number from 0 to 100, got inf"),
+    ("FASTMOSS_MAX_RETRIES", "2.5", "FASTMOSS_MAX_RETRIES must be a whole number from 0 to 100, got 2.5"),
+    ("FASTMOSS_MAX_CONCURRENCY", "nan", "FASTMOSS_MAX_CONCURRENCY must be a whole number from 1 to 64, got nan"),
+    ("FASTMOSS_CACHE_TTL", "1e30", "FASTMOSS_CACHE_TTL must be a number from 0 to 3.16224e+08, got 1e30"),
+    ("FASTMOSS_CACHE_TTL", "ten", "FASTMOSS_CACHE_TTL must be a number, got 'ten'"),
+])
+def test_a_setting_that_cannot_work_is_one_line_everywhere_and_costs_no_call(fake_env, monkeypatch, variable,
+                                                                              value, message):
+    import xl_fastmoss.udfs as udfs
+
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigurationError) as caught:
+        Settings.load()
+    assert caught.value.message == message
+    assert udfs.FM_MOSTPROMOTED("US", 14, "day", DAY) == [[f"FastMoss: {message}"]]
+    assert udfs.FM_STATUS() == [[f"FastMoss: {message}"]]
+    result = CliRunner().invoke(main, ["most-promoted", "US", "14", "day", DAY])
+    assert result.exit_code == 1 and result.stderr.strip().splitlines() == [f"ConfigurationError: {message}"]
+    assert fake_env.call_count == 0
+
+
+@pytest.mark.parametrize("field, value", [("read_timeout", float("nan")), ("retry_deadline", float("inf")),
+                                          ("connect_timeout", -1.0), ("max_page_bytes", 10)])
+def test_settings_given_in_python_are_checked_too(field, value):
+    with pytest.raises(ConfigurationError, match=f"{field} must be"):
+        Settings(**{field: value})
+
+
+def test_sound_numbers_are_read_with_their_types(monkeypatch):
+    monkeypatch.setenv("FASTMOSS_TIMEOUT", "2.5")
+    monkeypatch.setenv("FASTMOSS_MAX_RETRIES", "2")
+    monkeypatch.setenv("FASTMOSS_MAX_CONCURRENCY", "8.0")
+    settings = Settings.load()
+    assert (settings.read_timeout, settings.max_retries, settings.max_concurrency) == (2.5, 2, 8)
+    assert isinstance(settings.max_retries, int) and isinstance(settings.max_concurrency, int)
