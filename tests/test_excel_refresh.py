@@ -179,12 +179,7 @@ def test_fm_status_counts_the_calls_of_the_tables_shown_on_opening(dashboard, se
     assert shown["API calls this session"] == server.call_count
 
 
-@pytest.mark.parametrize("use_udf_server", [
-    pytest.param(False, id="own-process", marks=pytest.mark.xfail(
-        strict=True, reason="issue 11: with Use UDF Server off the refresh runs in another process; its calls are "
-        "in the refresh record (RefreshRecord.api_calls_elsewhere), which FM_STATUS's status_table does not read "
-        "yet")),
-    pytest.param(True, id="udf-server")])
+@UDF_SERVER
 def test_fm_status_counts_the_calls_of_the_refresh(dashboard, server, use_udf_server):
     excel, book = dashboard
     set_udf_server(book, use_udf_server)
@@ -197,8 +192,8 @@ def test_fm_status_counts_the_calls_of_the_refresh(dashboard, server, use_udf_se
 
 
 @UDF_SERVER
-def test_the_refresh_record_holds_the_calls_fm_status_does_not_see(dashboard, server, use_udf_server):
-    """What FM_STATUS needs to count a refresh that ran in its own process: the calls are recorded."""
+def test_the_refresh_record_holds_the_calls_made_in_another_process(dashboard, server, use_udf_server):
+    """How FM_STATUS counts a refresh that ran in its own process: its calls are in the record."""
     from xl_fastmoss.client import default_client
 
     excel, book = dashboard
@@ -207,9 +202,10 @@ def test_the_refresh_record_holds_the_calls_fm_status_does_not_see(dashboard, se
     opened = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
     server.revision += 1
     click_refresh(excel, book)
-    seen_here = status(excel, book)["API calls this session"]
-    elsewhere = default_client().refresh_record.api_calls_elsewhere(since=opened)
-    assert seen_here + elsewhere == server.call_count
+    shown = status(excel, book)["API calls this session"]
+    client = default_client()
+    elsewhere = client.refresh_record.api_calls_elsewhere(since=opened)
+    assert client.stats.api_calls + elsewhere == shown == server.call_count
     assert (elsewhere > 0) is not use_udf_server
 
 

@@ -32,3 +32,13 @@ def test_log_records_of_the_package_are_scrubbed(caplog):
 def test_short_texts_are_not_taken_for_secrets():
     redact.remember_secret("abc")
     assert redact.scrub("abc abc") == "abc abc"
+
+
+def test_an_unexpected_error_in_a_cell_shows_no_key():
+    from xl_fastmoss.settings import Settings
+    from xl_fastmoss.sheets.table import error_text
+
+    Settings(api_key="sk-live-abcdef0123456789")  # a Settings registers its key for scrubbing
+    text = error_text(RuntimeError("boom with sk-live-abcdef0123456789 and Bearer abc.def"))
+    assert "sk-live-abcdef0123456789" not in text and "abc.def" not in text
+    assert text.startswith("FastMoss: unexpected RuntimeError: boom with ***")

@@ -41,6 +41,8 @@ class ClientStats:
     api_calls: int = 0
     pages_from_cache: int = 0
     tables_from_memory: int = 0
+    #: When this client was made (UTC): its session's start.
+    since: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def count(self, name: str) -> None:

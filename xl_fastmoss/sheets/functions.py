@@ -123,8 +123,11 @@ def status_table() -> list[list]:
     except Exception as error:
         return _scrubbed(rows + [["Client", error_text(error)]])
     stats = client.stats
+    # A refresh button run in its own Python process (Use UDF Server off) left its calls in the
+    # shared refresh record; this process never saw them.
+    calls = stats.api_calls + client.refresh_record.api_calls_elsewhere(since=stats.since)
     rows += [
-        ["API calls this session", stats.api_calls],
+        ["API calls this session", calls],
         ["Pages from the cache", stats.pages_from_cache],
         ["Tables from memory", stats.tables_from_memory],
         ["Oldest data shown (UTC)", _when(session_log.oldest_shown)],

@@ -8,6 +8,7 @@ import pandas as pd
 
 from ..columns import LABELS, default_fields
 from ..errors import FastMossError, MissingApiKey
+from ..redact import scrub
 from ..result import RankingResult
 
 
@@ -42,4 +43,4 @@ def error_text(error: Exception) -> str:
                 "(or set FASTMOSS_API_KEY), then recalculate")
     if isinstance(error, FastMossError):
         return f"FastMoss: {error.message}"
-    return f"FastMoss: unexpected {type(error).__name__}: {error}"
+    return scrub(f"FastMoss: unexpected {type(error).__name__}: {error}")  # its text is nobody's: scrubbed
