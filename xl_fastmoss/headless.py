@@ -29,13 +29,12 @@ from pathlib import Path
 import filelock
 
 from .client import FastMossClient, ProgressCallback
-from .columns import default_fields
 from .errors import FastMossError, WorkbookFileError
 from .files import TEMP_MARK, remove_stale_temporaries
 from .sheets.cells import find_fm_cells
 from .sheets.formulas import CellRef, parse_argument, replace_spill_refs
 from .sheets.plan import STAMP_NAME, PlannedTable, RefreshPlan, TableOutcome, failures, fetch_plan, plan_refresh
-from .workbook.addresses import range_text, split_cell, split_range
+from .workbook.addresses import range_text, split_cell
 from .workbook.package import SourceSnapshot
 from .workbook.reader import WorkbookError, WorkbookFile
 from .workbook.writer import check_copy_path, write_values_copy
@@ -170,10 +169,7 @@ def _stamp_in_the_way(stamp: dict, plan: RefreshPlan) -> list[str]:
 
 
 def _largest_area(table: PlannedTable) -> tuple[int, int, int, int]:
-    row, column = split_range(table.cell)[:2]
-    fields = table.call.fields or default_fields(table.call.request.query.endpoint)
-    rows = table.call.request.rows + (1 if table.call.headers else 0)
-    return row, column, row + rows - 1, column + len(fields) - 1
+    return table.largest_area()
 
 
 def _write_all_or_nothing(source: Path, output: Path, tables: dict, report: RefreshReport,

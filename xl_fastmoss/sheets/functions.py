@@ -14,7 +14,9 @@ from ..client import default_client
 from ..errors import FastMossError
 from ..result import RankingResult
 from ..settings import Settings
-from .calls import TableCall, read_call
+from ..shop_history import HistoryResult
+from .calls import FmCall, read_call, read_history_call
+from .plan import fetch_call
 from .table import error_text, to_rows
 
 _MAX_REMEMBERED = 256
@@ -33,8 +35,8 @@ class _SessionLog:
         self.newest_shown: dt.datetime | None = None
         self.errors = 0
 
-    def shown(self, call: TableCall, result: RankingResult) -> None:
-        label = call.request.query.describe()
+    def shown(self, call: FmCall, result: RankingResult | HistoryResult) -> None:
+        label = call.describe()
         with self._lock:
             self.stale.pop(label, None)
             if result.stale:
@@ -58,7 +60,7 @@ def ranking_table(function: str, region, category_id, date_type, date_value, *op
     try:
         call = read_call(function, region, category_id, date_type, date_value, options)
         client = default_client()
-        result = client.fetch(call.request)
+        result = fetch_call(client, call)
     except Exception as error:  # a cell shows the cause, never a traceback
         session_log.failed()
         return [[error_text(error)]]
@@ -69,7 +71,7 @@ def ranking_table(function: str, region, category_id, date_type, date_value, *op
     return rows
 
 
-def _with_stale_note(rows: list[list], result: RankingResult) -> list[list]:
+def _with_stale_note(rows: list[list], result: RankingResult | HistoryResult) -> list[list]:
     """The table as last fetched, with a last row saying it is stale and why."""
     width = len(rows[0])
     note = (f"Stale: data as of {result.fetched_at:%Y-%m-%d %H:%M} UTC; "
@@ -106,3 +108,18 @@ def status_table() -> list[list]:
 
 def _when(moment: dt.datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "none yet"
+
+
+def history_table(seller_id, region, category_id, date_type, start, end, *options) -> list[list]:
+    """FM_HISTORY: a shop's history, one row per period, or one cell naming what went wrong."""
+    try:
+        call = read_history_call(seller_id, region, category_id, date_type, start, end, options)
+        result = fetch_call(default_client(), call)
+    except Exception as error:  # a cell shows the cause, never a traceback
+        session_log.failed()
+        return [[error_text(error)]]
+    session_log.shown(call, result)
+    rows = call.rows(result)
+    if result.stale:
+        rows = _with_stale_note(rows, result)
+    return rows
