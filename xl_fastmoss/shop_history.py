@@ -232,13 +232,13 @@ def validate_seller_id(value: object) -> str:
                "before typing, or type ' first)")
     if isinstance(value, bool) or is_blank(value):
         raise InvalidArgument("seller_id", value, allowed)
+    if isinstance(value, float) and not (math.isfinite(value) and abs(value) < 10**_EXACT_DIGITS):
+        raise InvalidArgument("seller_id", value, (
+            f"a number that lost digits: Excel keeps {_EXACT_DIGITS} significant digits, so a 19-digit id "
+            f"typed as a number becomes another shop's; give {allowed}"))
     if isinstance(value, (int, float)):
-        number = float(value)
-        if not math.isfinite(number) or abs(number) >= 10**_EXACT_DIGITS:
-            raise InvalidArgument("seller_id", value, (
-                f"a number of this size has lost digits: Excel keeps {_EXACT_DIGITS} significant digits, so "
-                f"a 19-digit id typed as a number becomes another shop's; give {allowed}"))
-        raise InvalidArgument("seller_id", value, f"a number; give {allowed}")
+        raise InvalidArgument("seller_id", value, (
+            f"a number; a seller id is text (as a number, a 19-digit id loses digits in Excel); give {allowed}"))
     if not isinstance(value, str):
         raise InvalidArgument("seller_id", value, allowed)
     text = value.strip().removeprefix("'")
