@@ -159,7 +159,7 @@ def test_the_button_stamps_when_it_refreshed(dashboard, use_udf_server):
     excel, book = dashboard
     set_udf_server(book, use_udf_server)
     click_refresh(excel, book)
-    assert excel.shown(book, "Read me!C4").startswith("Refreshed 11 FastMoss tables at 2026-04-02 ")
+    assert excel.shown(book, "Read me!C4").startswith("Refreshed 13 FastMoss tables at 2026-04-02 ")
     assert excel.shown(book, "Daily!H7") == excel.shown(book, "Read me!C4")  # the formulas showing it follow
 
 
@@ -246,8 +246,9 @@ def test_no_table_shows_spill_when_fresh(dashboard):
 def test_no_table_shows_spill_when_the_api_refuses(dashboard, server):
     excel, book = dashboard
     server.inject(Fault.API_CODE, code=30001, times=1000)
-    for name, period in (("Daily", "2026-03-30"), ("Weekly", "2026-13"), ("Monthly", "2026-03")):
-        book.sheets[name]["B6"].value = period  # periods no cache holds: each table asks the API
+    # Periods no cache holds (Trends' history holds the 30 days to 2026-04-01): each table asks the API.
+    for name, period in (("Daily", "2026-02-27"), ("Weekly", "2026-13"), ("Monthly", "2026-03")):
+        book.sheets[name]["B6"].value = period
     excel.wait_until_idle(60)
     daily = excel.table(book, "Daily!A10")
     assert len(daily) == 1 and "code 30001" in daily[0][0]
@@ -274,3 +275,37 @@ def test_no_table_shows_spill_at_the_largest_rows_its_input_allows(dashboard):
     excel.wait_until_idle(60)
     assert len(excel.table(book, "Daily!A10")) == 501
     assert _no_spill_error(excel, book) == {}
+
+
+# -- Trends: a history, a comparison and the formulas over it ----------------------------------------
+
+def library_answer(excel, book, anchor: str, tmp_path) -> list[list]:
+    """What the library answers for any FM_ table's formula, its cell arguments read from Excel."""
+    from xl_fastmoss.sheets.calls import read_fm_call
+    from xl_fastmoss.sheets.plan import fetch_call
+
+    sheet_name, _, cell = anchor.rpartition("!")
+    scan = parse_formula(excel.sheet(book, sheet_name).cells[_cell(cell)].formula)
+    args = [arg.value if isinstance(arg, Literal) else None if isinstance(arg, Missing)
+            else excel.shown(book, f"{arg.sheet or sheet_name}!{arg.ref.replace('$', '')}") for arg in scan.call.args]
+    call = read_fm_call(scan.call.function, args)
+    with FastMossClient(Settings.load(cache_dir=tmp_path / "independent-client")) as client:
+        rows = call.rows(fetch_call(client, call))
+    return [["" if v is None else float(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in row]
+            for row in rows]
+
+
+def test_trends_shows_the_shops_history_the_days_movers_and_its_biggest_climbers(dashboard, tmp_path):
+    excel, book = dashboard
+    history = excel.table(book, "Trends!A12")
+    assert history == library_answer(excel, book, "Trends!A12", tmp_path)
+    assert [row[0] for row in history[1:]][::29] == ["2026-03-03", "2026-04-01"] and len(history) == 31
+    movers = excel.table(book, "Trends!A46")
+    assert movers == library_answer(excel, book, "Trends!A46", tmp_path)
+    assert movers[0] == ["Rank", "Shop", "Previous rank", "Rank change", "New"]
+    climbs = sorted(((row[3], -row[0]) for row in movers[1:] if isinstance(row[3], float) and row[3] > 0),
+                    reverse=True)
+    assert len(climbs) >= 5  # the day's movers hold climbers to pick out
+    top = [[excel.shown(book, f"Trends!{col}{row}") for col in "HIJ"] for row in range(47, 47 + len(climbs[:10]))]
+    assert top == [[-rank, next(r[1] for r in movers if r[0] == -rank), change] for change, rank in climbs[:10]]
+    assert excel.shown(book, "Trends!J71") == sum(1.0 for row in movers[1:] if row[4] is True)

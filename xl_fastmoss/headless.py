@@ -136,7 +136,7 @@ def _table_warnings(outcomes: list[TableOutcome]) -> list[str]:
         if outcome.result is not None:
             lines.extend(f"{outcome.table.address}: {warning}" for warning in outcome.result.warnings)
         body = (outcome.rows or [])[1 if outcome.table.call.headers else 0:]
-        blanks = sum(value is None for row in body for value in row)
+        blanks = outcome.table.call.missing_values(outcome.rows or [])
         if blanks and len(body) and len(body[0]) > 1:
             lines.append(f"{outcome.table.address}: {blanks} blank cell{'s' if blanks > 1 else ''} "
                          "(no value from FastMoss, or a value of another type than documented)")

@@ -73,6 +73,11 @@ class TableCall:
         """(rows, columns): the most cells the table may fill, headers included."""
         return self.request.rows + (1 if self.headers else 0), len(self.shown_fields)
 
+    def missing_values(self, rows: list[list]) -> int:
+        """Blank cells of the table FastMoss left without a value (a new shop's movement is no such blank)."""
+        shown = [i for i, f in enumerate(self.shown_fields) if f not in COMPARE_FIELDS]
+        return sum(row[i] is None for row in _body(rows, self.headers) for i in shown if i < len(row))
+
     def describe(self) -> str:
         return self.compare.describe() if self.compare else self.request.query.describe()
 
@@ -110,11 +115,28 @@ class HistoryCall:
     def largest_shape(self) -> tuple[int, int]:
         return len(self.query.periods) + (1 if self.headers else 0), len(self.shown_fields)
 
+    def missing_values(self, rows: list[list]) -> int:
+        """Blank cells FastMoss left without a value, in the periods where the shop is found (a period
+        without it is blank on purpose, and its note says why)."""
+        fields = self.shown_fields
+
+        def found(row: list) -> bool:
+            if "rank" in fields:
+                return row[fields.index("rank")] is not None
+            return "note" not in fields or row[fields.index("note")] is None
+
+        shown = [i for i, f in enumerate(fields) if f not in ("date_value", "rank", "note")]
+        return sum(row[i] is None for row in _body(rows, self.headers) if found(row) for i in shown)
+
     def describe(self) -> str:
         return self.query.describe()
 
 
 FmCall = TableCall | HistoryCall
+
+
+def _body(rows: list[list], headers: bool) -> list[list]:
+    return rows[1:] if headers else rows
 
 
 def read_fm_call(function: str, args) -> FmCall:
