@@ -231,9 +231,20 @@ def test_a_refresh_reads_each_ranking_of_one_version_after_the_data_moved_on(cli
     result = history(client, shop, "US", 14, "day", periods[0], periods[-1], depth=300, refresh=True)
     moved = [fake_rank(shop, day, revision=1) for day in periods]
     assert [None if pd.isna(r) else r for r in result.frame["rank"]] == moved
-    # First pages afresh; the cached page 2s predate the refresh, so those tables are asked afresh.
+    # First pages afresh, and they changed: the cached page 2s predate the refresh, so those tables are
+    # asked afresh, page 1 with them.
     deep = sum(1 for r in moved if r is None or r > 100)
     assert server.call_count == len(periods) + 2 * deep
+
+
+def test_a_refresh_of_unchanged_rankings_asks_only_the_first_pages_again(client, server):
+    periods = DAYS[:4]
+    shop = a_shop(lambda ranks: all(r is not None and 100 < r <= 300 for r in ranks), periods)
+    before = history(client, shop, "US", 14, "day", periods[0], periods[-1], depth=300)
+    server.reset_calls()
+    again = history(client, shop, "US", 14, "day", periods[0], periods[-1], depth=300, refresh=True)
+    pd.testing.assert_frame_equal(again.frame, before.frame)
+    assert pages_asked(server) == {day: [1] for day in periods}  # the deeper pages came from the cache
 
 
 def test_the_note_names_the_period_fastmoss_answered_when_it_is_another(client):

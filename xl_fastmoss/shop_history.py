@@ -13,10 +13,10 @@ So a shop in the top 100 every day costs one call a day, a shop near rank 250 th
 history already read costs nothing. A period where the shop is not in the top ``depth`` has a
 blank rank (never 0) and a note saying why.
 
-With ``refresh`` the first pages are asked afresh (their answers refresh the cache); deeper
-pages are read from the cache when it holds copies fetched since the refresh began, and asked
-afresh when its copies are older, so that a history's ranks come from one version of each
-ranking.
+With ``refresh`` every period's first page is asked afresh, unless the API answered it just
+now; deeper pages are read through the cache when the fresh first page equals the one cached
+(the ranking has not changed), and asked afresh otherwise, so that a history's ranks come from
+one version of each ranking (see :class:`HistorySearch`).
 
 :func:`first_wave` lists the first wave's tables without any call, for a cost estimate;
 :attr:`HistoryQuery.most_pages` bounds the whole.
@@ -135,12 +135,24 @@ class HistoryResult:
 
 
 class HistorySearch:
-    """The paging of one history, as a job of :func:`waves.run_jobs` (see the module docstring)."""
+    """The paging of one history, as a job of :func:`waves.run_jobs` (see the module docstring).
+
+    Without ``refresh`` each period's table is read through the cache, a page deeper a wave
+    until the shop is found. With ``refresh``, each period goes through three steps:
+
+    1. its first page is read through the cache; a page the API answered just now is fresh;
+    2. a first page from the cache, fetched before the refresh began, is asked afresh; when the
+       fresh page equals the cached one, the ranking has not changed since it was cached, and its
+       deeper pages are read through the cache;
+    3. otherwise a deeper table whose pages predate the refresh is asked afresh, pages above it
+       included (the client asks tables from row 1), so that the period's ranks come from one
+       version of its ranking.
+    """
 
     def __init__(self, query: HistoryQuery, *, refresh: bool = False, started: dt.datetime | None = None):
         self.query, self.refresh = query, refresh
         self.started = started or dt.datetime.now(dt.timezone.utc)
-        self._periods = [_Period(query.query_for(p), min(query.depth, PAGE_SIZE), refresh) for p in query.periods]
+        self._periods = [_Period(query.query_for(p), min(query.depth, PAGE_SIZE)) for p in query.periods]
         self.error: FastMossError | None = None
         self._assembled: HistoryResult | None = None
 
@@ -162,8 +174,15 @@ class HistorySearch:
                 self.error = answer
                 return
             if self.refresh and not period.refresh and not answer.stale and answer.fetched_at < self.started:
-                period.refresh = True  # a deeper page from before the refresh: ask that table afresh
-                continue
+                if period.result is None:  # step 2: the first page, as cached before the refresh
+                    period.cached_first = answer
+                    period.refresh = True
+                    continue
+                if not period.cache_agrees:  # step 3: a deeper page from before a changed first page
+                    period.refresh = True
+                    continue
+            if period.result is None and period.cached_first is not None:
+                period.cache_agrees = period.cached_first.frame.equals(answer.frame)
             period.read(answer, self.query)
 
     @property
@@ -183,8 +202,12 @@ class _Period:
     query: RankingQuery
     #: Rows to ask in the next wave; None once the period is settled.
     asking: int | None
-    refresh: bool
+    #: Whether the next ask skips the cache.
+    refresh: bool = False
     result: RankingResult | None = None
+    #: With refresh: the first page as the cache held it, and whether the fresh one equals it.
+    cached_first: RankingResult | None = None
+    cache_agrees: bool = False
 
     def ask(self) -> Ask:
         assert self.asking is not None

@@ -6,8 +6,9 @@ not found yet. :func:`run_jobs` gathers each wave's requests of every job and as
 client at once (``FastMossClient.fetch_many``: each distinct page once, all under the
 concurrency bound), so a workbook's tables, comparisons and histories share their calls.
 
-A job says, per request, whether to skip the cache (``refresh``): a history refreshes its
-first pages, not the deeper ones it reads only to find a shop (see :mod:`.shop_history`).
+A job says, per request, whether to skip the cache (``refresh``); the requests that skip it are
+asked first, so that a job reading the same page through the cache in the same wave gets the
+page just fetched (a history reads its first pages so, see :mod:`.shop_history`).
 """
 
 from __future__ import annotations
