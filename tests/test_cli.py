@@ -539,3 +539,103 @@ def libreoffice_formulas(soffice, csv_file, out_dir):
     converted = libreoffice(soffice, csv_file, "xlsx", out_dir, infilter=_CSV_IMPORT_EVALUATING_FORMULAS)
     sheet = load_workbook(converted).active
     return [cell.value for row in sheet.iter_rows() for cell in row if cell.data_type == "f"]
+
+
+# -- history and --compare -------------------------------------------------------------------------
+
+def _shop(rank=3, day="2026-05-12"):
+    from xl_fastmoss.fake_server import data as world
+
+    query = world.Query("mostPromoted", "day", day, region="US", category_id=14)
+    return str(world.ranking(query, "affiliate_count")[rank - 1]["shop_info"]["seller_id"])
+
+
+def test_history_prints_one_row_per_period_with_blank_ranks_said_so(run, fake_env):
+    result = run("history", "7000000000000000001", "US", "14", "day", "2026-05-10", "2026-05-12")
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("history of seller 7000000000000000001, most_promoted, US, category 14, "
+                               "day 2026-05-10 to 2026-05-12, top 100 | found in 0 of 3 days")
+    assert lines[1].split()[:2] == ["Period", "Rank"] and lines[1].rstrip().endswith("Note")
+    assert [line.split()[0] for line in lines[2:5]] == ["2026-05-10", "2026-05-11", "2026-05-12"]
+    assert all(line.rstrip().endswith("not in the top 100") for line in lines[2:5])
+    assert "<NA>" not in result.stdout
+    assert fake_env.call_count == 3
+
+
+def test_history_takes_a_relative_start_and_options_after_it(run, fake_env):
+    import datetime as dt
+
+    import time_machine
+
+    with time_machine.travel(dt.datetime(2026, 5, 13, 4, 0, tzinfo=dt.timezone.utc)):
+        result = run("history", _shop(), "US", "14", "day", "-6", "latest", "--format", "csv", "--depth", "50")
+    rows = list(csv.DictReader(io.StringIO(result.stdout, newline="")))
+    assert [r["date_value"] for r in rows] == [f"2026-05-{d:02d}" for d in range(6, 13)]
+    assert rows[-1]["rank"] == "3" and rows[-1]["seller_id"] == _shop()
+
+
+def test_history_json_says_what_was_asked_and_found(run):
+    result = run("history", _shop(), "US", "14", "week", "2026-17", "2026-19", "--format", "json")
+    document = json.loads(result.stdout)
+    assert {k: document[k] for k in ("seller_id", "ranking", "date_type", "start", "end", "depth")} == {
+        "seller_id": _shop(), "ranking": "most_promoted", "date_type": "week", "start": "2026-17",
+        "end": "2026-19", "depth": 100}
+    assert [r["date_value"] for r in document["rows"]] == ["2026-17", "2026-18", "2026-19"]
+    assert document["found"] == sum(r["rank"] is not None for r in document["rows"])
+
+
+def test_history_output_xlsx_keeps_the_seller_id_and_periods_as_text(run, tmp_path):
+    from openpyxl import load_workbook
+
+    target = tmp_path / "history.xlsx"
+    result = run("history", _shop(), "US", "14", "day", "2026-05-11", "2026-05-12", "--output", str(target))
+    assert result.exit_code == 0 and "wrote 2 rows" in result.stderr
+    sheet = load_workbook(target)["History"]
+    header = [c.value for c in sheet[2]]
+    assert header[:3] == ["Period", "Rank", "Seller ID"]
+    assert sheet["A3"].value == "2026-05-11" and sheet["C4"].value == _shop()
+
+
+@pytest.mark.parametrize("args, message", [
+    (("7.494006325298104e18", "US", "14", "day", "-3"), "InvalidArgument: seller_id: '7.494006325298104e18' is "
+                                                        "not allowed; text of a number that lost digits"),
+    (("7494006325298104216", "US", "14", "day", "2026-01-01", "2026-05-01"), "a range holds at most 90 days"),
+    (("7494006325298104216", "US", "14", "day", "-3", "--depth", "600"), "depth: '600' is not allowed"),
+    (("7494006325298104216", "US", "14", "day", "-3", "--ranking", "hot"), "ranking: 'hot' is not allowed"),
+])
+def test_history_refuses_bad_input_in_one_line_before_any_call(run, fake_env, args, message):
+    result = run("history", *args)
+    assert result.exit_code == 1
+    assert len(result.stderr.strip().splitlines()) == 1 and message in result.stderr
+    assert fake_env.call_count == 0
+
+
+def test_compare_previous_adds_the_movement_to_the_table_csv_and_json(run, fake_env):
+    table = run("most-promoted", "US", "14", "day", "2026-05-12", "--compare", "previous", "--rows", "20")
+    lines = table.stdout.splitlines()
+    assert "| compared with day 2026-05-11 |" in lines[0]
+    assert lines[1].split()[:5] == ["Rank", "Previous", "rank", "Rank", "change"]
+    assert "<NA>" not in table.stdout
+    csv_rows = list(csv.DictReader(io.StringIO(
+        run("most-promoted", "US", "14", "day", "2026-05-12", "--compare", "previous", "--rows", "20",
+            "--format", "csv").stdout, newline="")))
+    assert list(csv_rows[0])[:4] == ["rank", "previous_rank", "rank_change", "new"]
+    for row in csv_rows:
+        assert row["new"] in ("True", "False")
+        if row["new"] == "False":
+            assert int(row["rank_change"]) == int(row["previous_rank"]) - int(row["rank"])
+    document = json.loads(run("most-promoted", "US", "14", "day", "2026-05-12", "--compare", "previous",
+                              "--rows", "20", "--format", "json").stdout)
+    assert document["compared_with"] == "day 2026-05-11"
+    assert [r["new"] for r in document["rows"]] == [row["new"] == "True" for row in csv_rows]
+    assert fake_env.call_count == 2  # the two days' first pages, then the cache
+
+
+def test_a_bad_compare_is_one_line_before_any_call(run, fake_env):
+    result = run("top-selling", "US", "14", "day", "2026-05-12", "--compare", "2026-05-13")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == ("InvalidArgument: compare: '2026-05-13' is not allowed; day 2026-05-13 is not "
+                                     "before 2026-05-12, the period shown; use \"previous\" (the day before), or an "
+                                     "earlier day as date_value takes it")
+    assert fake_env.call_count == 0

@@ -156,7 +156,7 @@ def test_the_button_stamps_when_it_refreshed(dashboard, use_udf_server):
     excel, book = dashboard
     set_udf_server(book, use_udf_server)
     click_refresh(excel, book)
-    assert excel.shown(book, "Read me!C4").startswith("Refreshed 11 FastMoss tables at 2026-04-02 ")
+    assert excel.shown(book, "Read me!C4").startswith("Refreshed 13 FastMoss tables at 2026-04-02 ")
     assert excel.shown(book, "Daily!H7") == excel.shown(book, "Read me!C4")  # the formulas showing it follow
 
 
@@ -243,8 +243,11 @@ def test_a_failed_table_keeps_its_last_data_marked_stale(dashboard, server, tmp_
     assert shown[0][0].startswith("Rank" + STALE_MARK + "data as of ") and "HTTP 503" in shown[0][0]
     assert excel.table(book, "Weekly!A10") == api_answer(excel, book, "Weekly!A10", tmp_path)  # the others moved on
     listed = status(excel, book)
-    assert listed["Stale tables"] == 1
+    # Trends' movers read the same ranking (its first 100 rows): the refresh fetched the ranking
+    # once, to Daily's 150 rows, so its failure leaves both tables on their last data.
+    assert listed["Stale tables"] == 2
     assert "HTTP 503" in listed["Stale: most_promoted, US, category 14, day 2026-04-01"]
+    assert "HTTP 503" in listed["Stale: most_promoted, US, category 14, day 2026-04-01, compared with day 2026-03-31"]
 
 
 # -- #SPILL! ---------------------------------------------------------------------------------------
@@ -253,8 +256,8 @@ def test_a_failed_table_keeps_its_last_data_marked_stale(dashboard, server, tmp_
 # the next table) and show #SPILL!.
 
 INPUTS = {  # sheet: (period input, a period no cache holds, rows input or None)
-    "Daily": ("B6", "2026-03-30", "B7"), "Weekly": ("B6", "2026-12", "B7"), "Monthly": ("B6", "2026-02", "B7"),
-    "Markets": ("C6", "2026-03-30", None), "Shop rankings": ("C7", "2026-03-30", None),
+    "Daily": ("B6", "2026-02-27", "B7"), "Weekly": ("B6", "2026-12", "B7"), "Monthly": ("B6", "2026-02", "B7"),
+    "Markets": ("C6", "2026-02-27", None), "Shop rankings": ("C7", "2026-02-27", None),
 }
 
 
@@ -277,8 +280,9 @@ def test_no_table_shows_spill_when_fresh(dashboard):
 def test_no_table_shows_spill_when_the_api_refuses(dashboard, server):
     excel, book = dashboard
     server.inject(Fault.API_CODE, code=30001, times=1000)
+    # Periods no cache holds (Trends' history holds the 30 days to 2026-04-01): each table asks the API.
     for sheet, (period, uncached, _) in INPUTS.items():
-        book.sheets[sheet][period].value = uncached  # periods no cache holds: each table asks the API
+        book.sheets[sheet][period].value = uncached
     excel.wait_until_idle(60)
     for anchor, table in shown_tables(excel, book).items():
         assert len(table) == 1 and len(table[0]) == 1 and "code 30001" in table[0][0], anchor
@@ -362,3 +366,37 @@ def test_the_tables_the_selection_touches_alone_are_refreshed(dashboard, server,
     for anchor in ANCHORS:
         expected = api_answer(excel, book, anchor, tmp_path) if anchor == "Shop rankings!F11" else before[anchor]
         assert excel.table(book, anchor) == expected, anchor
+
+
+# -- Trends: a history, a comparison and the formulas over it ----------------------------------------
+
+def library_answer(excel, book, anchor: str, tmp_path) -> list[list]:
+    """What the library answers for any FM_ table's formula, its cell arguments read from Excel."""
+    from xl_fastmoss.sheets.calls import read_fm_call
+    from xl_fastmoss.sheets.plan import fetch_call
+
+    sheet_name, _, cell = anchor.rpartition("!")
+    scan = parse_formula(excel.sheet(book, sheet_name).cells[_cell(cell)].formula)
+    args = [arg.value if isinstance(arg, Literal) else None if isinstance(arg, Missing)
+            else excel.shown(book, f"{arg.sheet or sheet_name}!{arg.ref.replace('$', '')}") for arg in scan.call.args]
+    call = read_fm_call(scan.call.function, args)
+    with FastMossClient(Settings.load(cache_dir=tmp_path / "independent-client")) as client:
+        rows = call.rows(fetch_call(client, call))
+    return [["" if v is None else float(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in row]
+            for row in rows]
+
+
+def test_trends_shows_the_shops_history_the_days_movers_and_its_biggest_climbers(dashboard, tmp_path):
+    excel, book = dashboard
+    history = excel.table(book, "Trends!A12")
+    assert history == library_answer(excel, book, "Trends!A12", tmp_path)
+    assert [row[0] for row in history[1:]][::29] == ["2026-03-03", "2026-04-01"] and len(history) == 31
+    movers = excel.table(book, "Trends!A46")
+    assert movers == library_answer(excel, book, "Trends!A46", tmp_path)
+    assert movers[0] == ["Rank", "Shop", "Previous rank", "Rank change", "New"]
+    climbs = sorted(((row[3], -row[0]) for row in movers[1:] if isinstance(row[3], float) and row[3] > 0),
+                    reverse=True)
+    assert len(climbs) >= 5  # the day's movers hold climbers to pick out
+    top = [[excel.shown(book, f"Trends!{col}{row}") for col in "HIJ"] for row in range(47, 47 + len(climbs[:10]))]
+    assert top == [[-rank, next(r[1] for r in movers if r[0] == -rank), change] for change, rank in climbs[:10]]
+    assert excel.shown(book, "Trends!J71") == sum(1.0 for row in movers[1:] if row[4] is True)

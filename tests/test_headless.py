@@ -8,6 +8,7 @@ import sys
 import textwrap
 import zipfile
 
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from openpyxl import Workbook, load_workbook
@@ -183,3 +184,61 @@ def test_the_cli_refresh_shows_api_text_with_its_control_characters_escaped(dash
     assert result.exit_code == 1 and "code 10001" in result.stderr
     assert "\x1b" not in result.stderr and "\x07" not in result.stderr
     assert "bad \\x1b]0;owned\\x07 value" in result.stderr
+
+
+# -- histories and compared rankings in a workbook ---------------------------------------------------
+
+def trends_book(path):
+    """A seller id typed as text in a cell, its history and the day's movers below it."""
+    from xl_fastmoss.fake_server import data as world
+
+    query = world.Query("mostPromoted", "day", "2026-05-12", region="US", category_id=14)
+    shop = str(world.ranking(query, "affiliate_count")[2]["shop_info"]["seller_id"])
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Trends"
+    sheet["A1"], sheet["B1"] = "Seller", shop
+    sheet["B1"].number_format = "@"
+    sheet["A3"] = '=FM_HISTORY($B$1,"US",14,"day","2026-05-06","2026-05-12","fields","date_value,rank,usd_gmv,note")'
+    sheet["H3"] = '=COUNT(B4:B10)'
+    sheet["A20"] = ('=FM_MOSTPROMOTED("US",14,"day","2026-05-12","compare","previous","rows",20,'
+                    '"fields","rank,name,previous_rank,rank_change,new")')
+    book.save(path)
+    return path, shop
+
+
+def test_fm_history_and_compare_cells_become_their_tables_as_values(tmp_path, fake_env):
+    from xl_fastmoss import FastMossClient
+    from xl_fastmoss.shop_history import history
+
+    source, shop = trends_book(tmp_path / "trends.xlsx")
+    output = tmp_path / "trends-values.xlsx"
+    result = CliRunner().invoke(main, ["refresh", str(source), "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    assert "2 tables as values" in result.stdout
+    sheet = load_workbook(output)["Trends"]
+    assert [c.value for c in sheet[3][:4]] == ["Period", "Rank", "GMV (USD)", "Note"]
+    assert [sheet.cell(r, 1).value for r in range(4, 11)] == [f"2026-05-{d:02d}" for d in range(6, 13)]
+    with FastMossClient() as client:  # the cache the refresh filled: no further call
+        calls = fake_env.call_count
+        expected = history(client, shop, "US", 14, "day", "2026-05-06", "2026-05-12")
+        assert fake_env.call_count == calls
+    assert [sheet.cell(r, 2).value for r in range(4, 11)] == [
+        None if pd.isna(r) else int(r) for r in expected.frame["rank"]]
+    assert load_workbook(output, data_only=True)["Trends"]["H3"].value == expected.found  # computed on the new ranks
+    assert [c.value for c in sheet[20][:5]] == ["Rank", "Shop", "Previous rank", "Rank change", "New"]
+    news = [sheet.cell(r, 5).value for r in range(21, 41)]
+    assert set(news) <= {True, False} and sheet["A40"].value == 20 and sheet["A41"].value is None
+
+
+def test_a_history_whose_table_would_cover_a_cell_is_refused_before_any_call(tmp_path, client, server):
+    source, _ = trends_book(tmp_path / "trends.xlsx")
+    from openpyxl import load_workbook as load
+
+    book = load(source)
+    book["Trends"]["C11"] = "my note"  # below the seven periods' rows and the header: row 11 is free
+    book["Trends"]["D10"] = "in the way"
+    book.save(source)
+    report = refresh_workbook(source, tmp_path / "out.xlsx", client)
+    assert not report.ok and report.problems[0].startswith("Trends!A3") and "D10" in report.problems[0]
+    assert "C11" not in report.problems[0]

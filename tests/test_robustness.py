@@ -59,6 +59,31 @@ def test_any_cell_values_give_a_table_or_one_readable_cell_and_no_call_when_inva
         assert len(table[0][0]) < 400
 
 
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seller_id=st.one_of(cells, st.sampled_from(["7494006325298104216", "'7494006325298104216", "7.49E+18"])),
+       region=cells, category=cells, date_type=cells,
+       start=st.one_of(cells, st.sampled_from(["-29", "-90", "-0", "- 3", "2026-51", "2027-01"])),
+       end=cells, options=st.lists(st.one_of(cells, st.sampled_from(["depth", "ranking", "depth=0"])), max_size=6))
+def test_any_cell_values_give_fm_history_a_table_or_one_readable_cell_and_no_call_when_invalid(
+        fake_env, seller_id, region, category, date_type, start, end, options):
+    from xl_fastmoss.sheets import functions as sheet_functions
+    from xl_fastmoss.sheets.calls import read_history_call
+
+    before = fake_env.call_count
+    try:
+        read_history_call(seller_id, region, category, date_type, start, end, options)
+        valid = True
+    except FastMossError:
+        valid = False
+    table = sheet_functions.history_table(seller_id, region, category, date_type, start, end, *options)
+    assert is_rectangle(table)
+    if not valid:
+        assert fake_env.call_count == before
+        assert len(table) == 1 and len(table[0]) == 1
+        assert table[0][0].startswith("FastMoss: ") and "Traceback" not in table[0][0]
+        assert len(table[0][0]) < 600
+
+
 field_values = st.one_of(
     st.none(), st.text(max_size=20), st.integers(min_value=-(10**40), max_value=10**40),
     st.floats(allow_nan=True, allow_infinity=True), st.booleans(),

@@ -31,8 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FOLDER = ROOT / "xl_fastmoss" / "templates"
 BOOK = FOLDER / "FastMossDashboard.xlsm"
 
-SHEETS = ["Read me", "Daily", "Weekly", "Monthly", "Markets", "Shop rankings", "xlwings.conf"]
-DASHBOARDS = ["Daily", "Weekly", "Monthly", "Markets", "Shop rankings"]
+SHEETS = ["Read me", "Daily", "Weekly", "Monthly", "Markets", "Shop rankings", "Trends", "xlwings.conf"]
+DASHBOARDS = ["Daily", "Weekly", "Monthly", "Markets", "Shop rankings", "Trends"]
 INPUT_FILL = "FFF2CC"
 
 NS = {
@@ -205,7 +205,7 @@ def test_shop_rankings_puts_the_three_rankings_of_one_market_side_by_side(wb):
 
 def test_every_fm_formula_refers_only_to_marked_input_cells_by_absolute_reference(wb):
     found = list(_fm_cells(wb))
-    assert len(found) == 11
+    assert len(found) == 13
     for ws, cell, text in found:
         scan = parse_formula(text)
         assert scan.call is not None and not scan.nested, f"{ws.title}!{cell.coordinate}"
@@ -224,7 +224,7 @@ def test_fm_formulas_are_dynamic_arrays_so_excel_365_spills_them(package):
                 assert f.get("t") == "array"
                 assert f.getparent().get("cm") == "1"
                 marked += 1
-    assert marked == 11
+    assert marked == 13
     assert b"XLDAPR" in package.parts["xl/metadata.xml"]
     assert ("sheetMetadata", "xl/metadata.xml") in package.rels("xl/workbook.xml").values()
     assert package.content_types()["xl/metadata.xml"].endswith("sheetMetadata+xml")
@@ -485,6 +485,7 @@ def test_the_refreshed_template_keeps_its_charts_vba_and_formats_not_its_buttons
         assert [sp.get("macro") for sp in refreshed.shapes(sheet) if sp.get("macro")] == []
         assert len(refreshed.charts(sheet)) == (0 if sheet == "Shop rankings" else 1)
     values = load_workbook(output, keep_vba=True)
+    assert {("Trends", "A12:F42"), ("Trends", "A46:E146")} <= {(sheet, range_) for sheet, _, range_ in report.written}
     daily = values["Daily"]
     assert [daily.cell(10, c).value for c in (1, 2, 5)] == ["Rank", "Shop", "New creators"]
     assert isinstance(daily["E11"].value, int) and daily["E11"].number_format == "#,##0"
@@ -508,6 +509,72 @@ def test_the_refreshed_template_renders_every_sheet(client, tmp_path, soffice):
         assert page.stat().st_size > 2_000, sheet
     assert sizes["Daily"][0] > 1200 and sizes["Daily"][1] > 400  # 13 columns and a chart, 20 rows
     assert sizes["Markets"][0] > 1200 and sizes["Markets"][1] > 500  # five tables above a chart
-    for sheet in ("Daily", "Markets"):
+    assert sizes["Trends"][0] > 1200 and sizes["Trends"][1] > 2000  # the history beside its chart, the movers
+    for sheet in ("Daily", "Markets", "Trends"):
         _, _, share = _png(pages[SHEETS.index(sheet)])
         assert share > 0.05, f"{sheet} renders nearly blank ({share:.1%} coloured)"
+
+
+# -- Trends ------------------------------------------------------------------------------------------
+
+
+def test_trends_reads_a_seller_id_typed_as_text_and_the_last_30_days(wb):
+    ws = wb["Trends"]
+    inputs = {"B4": "7167716654557055327", "B5": "US", "B6": 14, "B7": "-29", "B8": "latest", "B9": 100}
+    for ref, default in inputs.items():
+        assert ws[ref].value == default and _is_input(ws[ref]), ref
+    assert ws["B4"].number_format == "@" and ws["B7"].number_format == "@"
+    assert ws["A12"].value.text == ('=FM_HISTORY($B$4,$B$5,$B$6,"day",$B$7,$B$8,"depth",$B$9,"fields",'
+                                    '"date_value,rank,affiliate_count,units_sold,usd_gmv,note")')
+    assert ws["A46"].value.text == ('=FM_MOSTPROMOTED($B$5,$B$6,"day",$B$8,"compare","previous","rows",100,'
+                                    '"fields","rank,name,previous_rank,rank_change,new")')
+    assert ws.column_dimensions["X"].hidden and ws.column_dimensions["Y"].hidden  # the movers' scores
+    depth = next(dv for dv in ws.data_validations.dataValidation if "B9" in str(dv.sqref))
+    assert (depth.type, depth.formula1, depth.formula2) == ("whole", "1", "500") and "Depth" in depth.promptTitle
+
+
+def test_the_template_reads_as_a_plan_of_a_history_and_a_comparison(server):
+    from xl_fastmoss.sheets.cells import find_fm_cells
+    from xl_fastmoss.sheets.plan import plan_refresh
+    from xl_fastmoss.workbook.reader import WorkbookFile
+
+    plan = plan_refresh(find_fm_cells(WorkbookFile.open(BOOK)))
+    assert not plan.problems
+    trends = {t.cell: t.call for t in plan.tables if t.sheet == "Trends"}
+    assert len(trends["A12"].query.periods) == 30 and trends["A12"].largest_shape() == (31, 6)
+    assert len(trends["A46"].first_wave()) == 2 and trends["A46"].largest_shape() == (101, 5)
+    assert server.call_count == 0
+
+
+def test_the_trends_chart_draws_rank_upside_down_and_gmv_on_a_second_axis(package):
+    (chart,) = package.charts("Trends")
+    formulas = _chart_formulas(chart)
+    assert formulas["val"] == ["'Trends'!$B$13:$B$42", "'Trends'!$E$13:$E$42"]
+    assert formulas["cat"] == ["'Trends'!$A$13:$A$42", "'Trends'!$A$13:$A$42"]
+    assert formulas["tx"] == ["'Trends'!$B$12", "'Trends'!$E$12"]
+    value_axes = chart.findall(".//c:valAx", NS)
+    assert len(value_axes) == 2
+    assert value_axes[0].find("c:scaling/c:orientation", NS).get("val") == "maxMin"  # rank 1 at the top
+    assert chart.find(".//c:dispBlanksAs", NS).get("val") == "gap"  # a day out of the ranking is no 0
+
+
+def test_the_refreshed_trends_sheet_lists_the_days_biggest_climbers_and_fallers(client, tmp_path):
+    from xl_fastmoss.headless import refresh_workbook
+
+    output = tmp_path / "today.xlsx"
+    report = refresh_workbook(BOOK, output, client)
+    assert report.ok and not [line for line in report.not_computed if line.startswith("Trends")], report.not_computed
+    assert not [w for w in report.warnings if w.startswith("Trends")]  # blank movement is no missing value
+    ws = load_workbook(output, data_only=True)["Trends"]
+    assert [ws.cell(12, c).value for c in range(1, 7)] == ["Period", "Rank", "New creators", "Units sold",
+                                                           "GMV (USD)", "Note"]
+    assert [ws.cell(46, c).value for c in range(1, 6)] == ["Rank", "Shop", "Previous rank", "Rank change", "New"]
+    movers = [[ws.cell(r, c).value for c in range(1, 6)] for r in range(47, 147)]
+    climbs = sorted(((m[3], -m[0]) for m in movers if isinstance(m[3], int) and m[3] > 0), reverse=True)[:10]
+    falls = sorted(((-m[3], -m[0]) for m in movers if isinstance(m[3], int) and m[3] < 0), reverse=True)[:10]
+    climbers = [[ws.cell(r, c).value for c in (8, 9, 10)] for r in range(47, 57)]
+    fallers = [[ws.cell(r, c).value for c in (8, 9, 10)] for r in range(60, 70)]
+    name = {m[0]: m[1] for m in movers}
+    assert climbers == [[-rank, name[-rank], change] for change, rank in climbs]
+    assert fallers == [[-rank, name[-rank], -fall] for fall, rank in falls]
+    assert ws["J71"].value == sum(m[4] is True for m in movers) > 0

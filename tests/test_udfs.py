@@ -218,3 +218,73 @@ def test_importing_the_udf_module_loads_nothing_heavy_it_does_not_need_yet():
             "if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert loaded == "[]"
+
+
+# -- FM_HISTORY and the compare option ------------------------------------------------------------
+
+def _top_seller(udfs, day):
+    return udfs.FM_MOSTPROMOTED("US", 14, "day", day, "rows", 1, "fields", "seller_id", "headers", False)[0][0]
+
+
+def test_fm_history_spills_a_header_and_one_row_per_period(udfs, server):
+    shop = _top_seller(udfs, "2026-05-12")
+    table = udfs.FM_HISTORY(shop, "US", 14.0, "day", "2026-05-06", "2026-05-12", "fields",
+                            "date_value,rank,name,usd_gmv,note")
+    assert table[0] == ["Period", "Rank", "Shop", "GMV (USD)", "Note"]
+    assert [row[0] for row in table[1:]] == [f"2026-05-{d:02d}" for d in range(6, 13)]
+    assert table[-1][1] == 1 and all(isinstance(row[1], int) or row[1] is None for row in table[1:])
+    assert {len(row) for row in table} == {5}
+
+
+def test_fm_history_shows_a_period_without_the_shop_as_a_blank_rank_and_a_note(udfs, server):
+    table = udfs.FM_HISTORY("7000000000000000001", "US", 14, "day", "2026-05-11", "2026-05-12")
+    assert [row[1] for row in table[1:]] == [None, None]
+    assert [row[-1] for row in table[1:]] == ["not in the top 100", "not in the top 100"]
+
+
+def test_fm_history_refuses_a_seller_id_that_lost_its_digits_in_one_cell_and_no_call(udfs, server):
+    [[text]] = udfs.FM_HISTORY(7.494006325298104e18, "US", 14, "day", "-29", "latest")
+    assert text.startswith("FastMoss: seller_id: 7.494006325298104e+18 is not allowed; a number that lost digits")
+    [[text]] = udfs.FM_HISTORY("7494006325298104216", "US", 14, "day", "2026-01-01", "2026-05-01")
+    assert "a range holds at most 90 days" in text
+    assert server.call_count == 0
+
+
+def test_a_ranking_cell_with_compare_shows_the_movement(udfs, server):
+    table = udfs.FM_MOSTPROMOTED("US", 14, "day", "2026-05-12", "compare", "previous", "rows", 100,
+                                 "fields", "rank,previous_rank,rank_change,new")
+    assert table[0] == ["Rank", "Previous rank", "Rank change", "New"]
+    for rank, previous, change, new in table[1:]:
+        assert (previous is None) == new and (change is None) == new
+        assert new or change == previous - rank
+    assert any(row[3] for row in table[1:]) and server.call_count == 2
+
+
+def test_fm_status_names_a_history_it_showed_stale(fake_env, monkeypatch):
+    import time
+
+    monkeypatch.setenv("FASTMOSS_CACHE_TTL", "0.5")
+    monkeypatch.setenv("FASTMOSS_MAX_RETRIES", "0")
+    import xl_fastmoss.udfs as udfs
+
+    fresh = udfs.FM_HISTORY("7494006325298104216", "US", 14, "day", "2026-05-11", "2026-05-12")
+    time.sleep(0.6)
+    fake_env.inject(Fault.HTTP_STATUS, status=503, times=5)
+    shown = udfs.FM_HISTORY("7494006325298104216", "US", 14, "day", "2026-05-11", "2026-05-12")
+    assert shown[1:] == fresh[1:] and shown[0][1:] == fresh[0][1:]  # the same table, no row added
+    assert shown[0][0].startswith("Period (stale: data as of ") and "HTTP 503" in shown[0][0]
+    status = {row[0]: row[1] for row in udfs.FM_STATUS()}
+    assert any(label.startswith("Stale: history of seller 7494006325298104216") for label in status)
+
+
+def test_fm_history_carries_real_xlwings_metadata_and_a_vba_wrapper(real_xlwings_decorators):
+    xlwings_udfs, module = real_xlwings_decorators
+    info = module.FM_HISTORY.__xlfunc__
+    assert [a["name"] for a in info["args"]] == ["seller_id", "region", "category_id", "date_type", "start", "end",
+                                                 "options"]
+    assert info["async_mode"] == "threading" and info["call_in_wizard"] is False
+    buffer = io.StringIO()
+    xlwings_udfs.generate_vba_wrapper("xl_fastmoss.udfs", module, buffer,
+                                      types.SimpleNamespace(Name="FastMossDashboard.xlsm"))
+    assert ("Function FM_HISTORY(seller_id, region, category_id, date_type, start, end, ParamArray options())"
+            in buffer.getvalue())

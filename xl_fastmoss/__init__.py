@@ -2,12 +2,15 @@
 
 >>> import xl_fastmoss
 >>> xl_fastmoss.most_promoted("US", 14, "day", "2026-04-01", rows=100)   # doctest: +SKIP
+>>> xl_fastmoss.most_promoted("US", 14, "day", "latest", compare="previous")   # doctest: +SKIP
+>>> xl_fastmoss.history("7494006325298104216", "US", 14, "day", "-29", "latest")   # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from . import movers, shop_history
 from .client import FastMossClient, default_client
 from .endpoints import ENDPOINTS, FULLY_MANAGED, MOST_PROMOTED, TOP_SELLING, Endpoint
 from .errors import (
@@ -36,20 +39,22 @@ from .errors import (
 from .query import RankingQuery, TableRequest
 from .result import RankingResult
 from .settings import Settings
+from .shop_history import HistoryQuery, HistoryResult
 
 __all__ = [
     "APIError", "AuthenticationError", "CertificateError", "ConfigurationError", "ConnectionFailed", "ENDPOINTS",
     "Endpoint", "FULLY_MANAGED", "FastMossClient", "FastMossError", "FrequencyLimited",
-    "HTTPStatusError", "InvalidArgument", "InvalidResponse", "MOST_PROMOTED", "MissingApiKey",
+    "HTTPStatusError", "HistoryQuery", "HistoryResult",
+    "InvalidArgument", "InvalidResponse", "MOST_PROMOTED", "MissingApiKey",
     "ParameterError", "PermissionDenied", "QuotaExceeded", "RankingQuery", "RankingResult",
     "RateLimited", "RequestTimeout", "ResourceNotFound", "ServerError", "ServiceError",
     "Settings", "TOP_SELLING", "TableRequest", "TransportError", "WorkbookFileError", "default_client", "fully_managed",
-    "most_promoted", "top_selling",
+    "history", "most_promoted", "top_selling",
 ]
 
 
 def most_promoted(region, category_id, date_type, date_value, *, shop_type=None,
-                  cross_border=None, rows=10, refresh=False) -> pd.DataFrame:
+                  cross_border=None, rows=10, compare=None, refresh=False) -> pd.DataFrame:
     """Shops ranked by creators newly linked in a period (the most-promoted ranking).
 
     Parameters
@@ -68,6 +73,10 @@ def most_promoted(region, category_id, date_type, date_value, *, shop_type=None,
         1 cross-border shops, 0 local shops.
     rows : int, default 10
         1..500; pages of 100 are fetched, ``ceil(rows / 100)`` calls at most.
+    compare : "previous" or a period, optional
+        Compare with the period before (``"previous"``) or an earlier period (as ``date_value``
+        takes it), fetched to the same ``rows``: adds ``previous_rank`` (blank for a shop not in
+        the earlier top ``rows``), ``rank_change`` (places moved up) and ``new`` after ``rank``.
     refresh : bool, default False
         Skip the cache and ask the API again (the answer refreshes the cache).
 
@@ -77,28 +86,71 @@ def most_promoted(region, category_id, date_type, date_value, *, shop_type=None,
         One row per shop in rank order; ``attrs`` holds ``date_type``/``date_value`` (the
         period the API says it answered), ``total`` and ``fetched_at``.
     """
-    return default_client().most_promoted(
-        region, category_id, date_type, date_value, shop_type=shop_type,
-        cross_border=cross_border, rows=rows, refresh=refresh).frame
+    return _ranking("most_promoted", region, category_id, date_type, date_value, compare, shop_type=shop_type,
+                    cross_border=cross_border, rows=rows, refresh=refresh)
 
 
 def top_selling(region, category_id, date_type, date_value, *, sort_by=None, shop_type=None,
-                cross_border=None, rows=10, refresh=False) -> pd.DataFrame:
+                cross_border=None, rows=10, compare=None, refresh=False) -> pd.DataFrame:
     """Shops ranked by units sold (``sort_by="units_sold"``, default) or by ``"usd_gmv"``.
 
     Arguments and result as in :func:`most_promoted`.
     """
-    return default_client().top_selling(
-        region, category_id, date_type, date_value, sort_by=sort_by, shop_type=shop_type,
-        cross_border=cross_border, rows=rows, refresh=refresh).frame
+    return _ranking("top_selling", region, category_id, date_type, date_value, compare, sort_by=sort_by,
+                    shop_type=shop_type, cross_border=cross_border, rows=rows, refresh=refresh)
 
 
 def fully_managed(region, category_id, date_type, date_value, *, sort_by=None, shop_type=None,
-                  rows=10, refresh=False) -> pd.DataFrame:
+                  rows=10, compare=None, refresh=False) -> pd.DataFrame:
     """Fully managed shops (US GB ES MX DE IT FR only) ranked by units sold or ``"usd_gmv"``.
 
     Arguments and result as in :func:`most_promoted`, without ``cross_border``.
     """
-    return default_client().fully_managed(
-        region, category_id, date_type, date_value, sort_by=sort_by, shop_type=shop_type,
-        rows=rows, refresh=refresh).frame
+    return _ranking("fully_managed", region, category_id, date_type, date_value, compare, sort_by=sort_by,
+                    shop_type=shop_type, rows=rows, refresh=refresh)
+
+
+def history(seller_id, region, category_id, date_type, start, end, *, ranking="most_promoted", sort_by=None,
+            depth=100, refresh=False) -> pd.DataFrame:
+    """A shop's rank and metrics in each period from ``start`` to ``end``, read from the rankings.
+
+    Parameters
+    ----------
+    seller_id : str
+        The shop's seller id as text (19 digits); a number is refused, since a 19-digit number
+        loses digits in Excel and in floating point.
+    region, category_id
+        As in :func:`most_promoted`: the ranking the shop is looked for in.
+    date_type : {"day", "week", "month"}
+    start, end : str, date or datetime
+        As ``date_value`` takes them (``"latest"`` for the last completed period); ``start``
+        may also be ``"-N"``: N periods before ``end`` (``"-29"``, ``"latest"``: the last 30).
+        ISO weeks run across year boundaries (``"2026-52"`` to ``"2027-02"`` holds 2026-53).
+        At most 90 periods (``shop_history.MAX_PERIODS``), refused before any call.
+    ranking : {"most_promoted", "top_selling", "fully_managed"}, default "most_promoted"
+    sort_by : str, optional
+        ``"units_sold"`` or ``"usd_gmv"`` for top_selling and fully_managed.
+    depth : int, default 100
+        1..500: how deep to look for the shop in each period's ranking.
+    refresh : bool, default False
+        Ask the API again for each period's first page (see :mod:`xl_fastmoss.shop_history`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per period, oldest first: ``date_value``, ``rank`` (blank, never 0, where the
+        shop is not in the top ``depth``), the shop's columns and the ranking's metrics as in a
+        ranking, and ``note`` saying why a rank is blank. Each period's ranking is read through
+        the cache, and paged only until the shop is found: a shop in the top 100 every day
+        costs one call a day, and nothing once cached.
+    """
+    return shop_history.history(
+        default_client(), seller_id, region, category_id, date_type, start, end, ranking=ranking,
+        sort_by=sort_by, depth=depth, refresh=refresh).frame
+
+
+def _ranking(endpoint: str, region, category_id, date_type, date_value, compare, **options) -> pd.DataFrame:
+    if compare is None:
+        return default_client().ranking(endpoint, region, category_id, date_type, date_value, **options).frame
+    return movers.compared_ranking(default_client(), endpoint, region, category_id, date_type, date_value,
+                                   compare=compare, **options).frame

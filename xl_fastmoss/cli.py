@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import tempfile
 from pathlib import Path
 
 import click
 
-from . import export
+from . import export, movers, shop_history
 from .addin_command import addin as addin_command
 from .client import FastMossClient
 from .errors import FastMossError, InvalidArgument
@@ -68,20 +69,26 @@ def _ranking_command(name: str, endpoint: str, with_sort: bool, with_cross_borde
     @click.option("--raw", is_flag=True,
                   help="CSV text exactly as sent: no ' before formula-like text in --output FILE.csv, "
                        "no escaped control characters in --format csv on a terminal.")
+    @click.option("--compare", default=None, metavar="PERIOD",
+                  help="previous (the period before) or an earlier period: adds previous_rank, rank_change and "
+                       "new, the earlier ranking fetched to the same --rows.")
     @click.option("--refresh", is_flag=True, help="Skip the cache and ask the API again.")
     def command(region, category_id, date_type, date_value, rows, shop_type, output_format, output,
-                raw, refresh, sort=None, cross_border=None):
+                raw, compare, refresh, sort=None, cross_border=None):
         _check_output(output, output_format, raw)
         options = {"shop_type": shop_type, "rows": rows, "refresh": refresh}
         if with_sort:
             options["sort_by"] = sort
         if with_cross_border:
             options["cross_border"] = cross_border
-        region = None if region.lower() in ("all", "-", "") else region
-        category_id = None if category_id.lower() in ("all", "-", "") else category_id
+        region, category_id = _filter(region), _filter(category_id)
         with FastMossClient() as client, _progress_bar() as progress:
-            result = client.ranking(endpoint, region, category_id, date_type, date_value,
-                                    progress=progress, **options)
+            if compare is None:
+                result = client.ranking(endpoint, region, category_id, date_type, date_value,
+                                        progress=progress, **options)
+            else:
+                result = movers.compared_ranking(client, endpoint, region, category_id, date_type, date_value,
+                                                 compare=compare, progress=progress, **options)
         if refresh and result.stale:  # asked for fresh data: an older copy is not an answer
             click.echo(f"warning: the refresh failed; the cached copy from {result.fetched_at:%Y-%m-%d %H:%M} UTC "
                        "was not used (without --refresh it is shown, marked stale)", err=True)
@@ -101,6 +108,55 @@ _ranking_command("most-promoted", "most_promoted", False, True,
 _ranking_command("top-selling", "top_selling", True, True, "Shops ranked by units sold or USD GMV.")
 _ranking_command("fully-managed", "fully_managed", True, False,
                  "Fully managed shops (US GB ES MX DE IT FR) ranked by units sold or USD GMV.")
+
+
+def _filter(value: str) -> str | None:
+    """A REGION or CATEGORY_ID argument: `all`, `-` or empty for no filter."""
+    return None if value.lower() in ("all", "-", "") else value
+
+
+class _NegativeStart(click.Command):
+    """Reads a START of ``-29`` as an argument, where click would refuse an unknown option ``-2``."""
+
+    def parse_args(self, ctx, args):
+        # Not an option once it starts with a space (START is read stripped); an option's value
+        # (--depth -4) is left alone, click reads it as given.
+        return super().parse_args(ctx, [f" {a}" if re.fullmatch(r"-\d+", a) and not (i and args[i - 1].startswith("-"))
+                                        else a for i, a in enumerate(args)])
+
+
+@main.command(cls=_NegativeStart)
+@click.argument("seller_id")
+@click.argument("region")
+@click.argument("category_id")
+@click.argument("date_type", type=click.Choice(["day", "week", "month"], case_sensitive=False))
+@click.argument("start")
+@click.argument("end", default="latest")
+@click.option("--ranking", default="most_promoted", show_default=True,
+              help="most_promoted, top_selling or fully_managed.")
+@click.option("--sort", default=None, help="units_sold (default) or usd_gmv, for top_selling and fully_managed.")
+@click.option("--depth", default="100", show_default=True, help="How deep to look for the shop, 1..500.")
+@click.option("--format", "output_format", type=click.Choice(_FORMATS), default="table", show_default=True,
+              help="table, csv or json, as for the rankings.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write FILE.xlsx or FILE.csv instead of printing (a CSV file is made for Excel).")
+@click.option("--raw", is_flag=True, help="CSV text exactly as sent.")
+@click.option("--refresh", is_flag=True, help="Ask the API again for each period's first page.")
+def history(seller_id, region, category_id, date_type, start, end, ranking, sort, depth, output_format, output,
+            raw, refresh):
+    """A shop's rank and metrics in each period from START to END (at most 90 periods).
+
+    SELLER_ID is the shop's 19-digit id. START and END take what DATE_VALUE takes (END
+    defaults to latest); START may be -N, N periods before END: `-29 latest` is the last 30.
+    REGION and CATEGORY_ID take `all`.
+    Each period's ranking is read through the cache and paged only until the shop is found.
+    """
+    _check_output(output, output_format, raw)
+    query = shop_history.HistoryQuery.build(seller_id, _filter(region), _filter(category_id), date_type, start, end,
+                                            ranking=ranking, sort_by=sort, depth=depth)
+    with FastMossClient() as client, _progress_bar() as progress:
+        result = shop_history.fetch_history(client, query, refresh=refresh, progress=progress)
+    _emit(result, output_format, output, raw)
 
 
 def _check_output(output: Path | None, output_format: str, raw: bool) -> None:

@@ -1,8 +1,10 @@
 """Every column a ranking table can have, in one table: where the API puts it, its type, its
 label, its Excel number format, its width and how a terminal shows it.
 
-The parser, the sheet tables, the exports and the template all read this module; nothing else
-names a column's type or format.
+``COLUMNS`` are read from the API's rows; ``COMPARE_COLUMNS`` are computed by comparing a
+ranking with an earlier one (:mod:`xl_fastmoss.movers`), ``HISTORY_COLUMNS`` by a shop's history
+(:mod:`xl_fastmoss.shop_history`). The parser, the sheet tables, the exports and the template all
+read this module; nothing else names a column's type or format.
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ MONEY = Kind("money", "float64", "#,##0.00", lambda v: f"{v:,.2f}")
 RATING = Kind("rating", "float64")
 #: Growth against the previous period as a fraction: 0.288 shows as 28.8%.
 RATE = Kind("rate", "float64", "0.0%;[Red]-0.0%", lambda v: f"{v:.1%}")
+#: Places moved up (positive) or down (negative), shown with their sign.
+CHANGE = Kind("change", "Int64", '+0;[Red]-0;0', lambda v: f"{v:+d}")
+#: TRUE / FALSE cells; a terminal shows "new" or nothing.
+FLAG = Kind("flag", "boolean", None, lambda v: "new" if v else "")
 
 
 @dataclass(frozen=True)
@@ -92,13 +98,25 @@ COLUMNS = (
     # The row's own currency; the shop's (shop_info.currency) stands in when it is missing.
     Column("currency", "Currency", CODE, ("currency",), 10, _CENTER),
 )
-BY_NAME = {column.name: column for column in COLUMNS}
+#: Computed by comparing a ranking with an earlier one to the same depth (``compare``).
+COMPARE_COLUMNS = (
+    Column("previous_rank", "Previous rank", RANK, (), 9, _CENTER),
+    Column("rank_change", "Rank change", CHANGE, (), 9, _CENTER),
+    Column("new", "New", FLAG, (), 7, _CENTER),
+)
+#: Computed by a shop's history: the period of each row, and what a row without a rank means.
+HISTORY_COLUMNS = (
+    Column("date_value", "Period", CODE, (), 12, _CENTER),
+    Column("note", "Note", TEXT, (), 40),
+)
+BY_NAME = {column.name: column for column in COLUMNS + COMPARE_COLUMNS + HISTORY_COLUMNS}
 #: The columns that describe the shop, from ``shop_info``.
 SHOP_COLUMNS = tuple(c.name for c in COLUMNS if c.source[:1] == ("shop_info",))
 #: Metric columns in the order the API documents them; an endpoint has a subset.
 METRIC_COLUMNS = ("total_affiliate_count", "affiliate_count", "sale_product_count", "units_sold",
                   "gmv", "usd_gmv", "units_sold_inc_rate", "gmv_inc_rate")
-LABELS = {column.name: column.label for column in COLUMNS}
+LABELS = {column.name: column.label for column in BY_NAME.values()}
+COMPARE_FIELDS = tuple(c.name for c in COMPARE_COLUMNS)
 
 
 def column(name: str) -> Column:
@@ -112,12 +130,26 @@ def columns_for(endpoint: Endpoint) -> tuple[str, ...]:
             *(m for m in METRIC_COLUMNS if m in endpoint.metrics), "currency")
 
 
-def default_fields(endpoint: Endpoint) -> tuple[str, ...]:
+def default_fields(endpoint: Endpoint, compare: bool = False) -> tuple[str, ...]:
     """What a sheet shows by default: rank, shop, id and region, then the ranking's metrics with
-    local GMV beside its currency."""
+    local GMV beside its currency; a compared ranking shows its movement after the rank."""
+    movement = COMPARE_FIELDS if compare else ()
+    return ("rank", *movement, "name", "seller_id", "region", *_metric_fields(endpoint))
+
+
+def history_columns(endpoint: Endpoint) -> tuple[str, ...]:
+    """Every column of a shop's history in the ranking of ``endpoint``, in order."""
+    return ("date_value", *columns_for(endpoint), "note")
+
+
+def default_history_fields(endpoint: Endpoint) -> tuple[str, ...]:
+    """What a history shows by default: the period, the rank, the ranking's metrics, the note."""
+    return ("date_value", "rank", *_metric_fields(endpoint), "note")
+
+
+def _metric_fields(endpoint: Endpoint) -> tuple[str, ...]:
     counts = [m for m in endpoint.metrics if column(m).kind is COUNT]
-    return ("rank", "name", "seller_id", "region", *counts, "gmv", "currency", "usd_gmv",
-            "units_sold_inc_rate", "gmv_inc_rate")
+    return (*counts, "gmv", "currency", "usd_gmv", "units_sold_inc_rate", "gmv_inc_rate")
 
 
 def dtype_of(name: str) -> str:

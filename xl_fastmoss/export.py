@@ -1,4 +1,7 @@
-"""A ranking written out: terminal text, CSV, JSON or an .xlsx sheet.
+"""A ranking or a shop's history written out: terminal text, CSV, JSON or an .xlsx sheet.
+
+A compared ranking (``compare``) carries ``previous_rank``, ``rank_change`` and ``new`` after its
+rank; a history (:class:`~xl_fastmoss.shop_history.HistoryResult`) one row per period.
 
 Shop names and every other text come from the API as the seller typed them, and each output
 makes them harmless to its reader:
@@ -22,11 +25,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from .columns import LABELS, column, default_fields
+from .columns import CHANGE, LABELS, column, default_fields, default_history_fields
 from .files import atomic_write
 from .result import RankingResult
-from .sheets.table import no_data_text, to_rows
+from .sheets.table import history_rows, no_data_text, to_rows
+from .shop_history import HistoryResult
 from .workbook.xstring import encode_xstring
+
+Written = RankingResult | HistoryResult
 
 #: What a terminal acts on or reorders rather than shows: the C0 and C1 control characters and
 #: DEL (ESC and CSI start escape sequences), line and paragraph separators, the bidirectional
@@ -62,20 +68,54 @@ def guard_formula(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def records(result: RankingResult, fields: tuple[str, ...] | None = None) -> list[dict]:
+def records(result: Written, fields: tuple[str, ...] | None = None) -> list[dict]:
     fields = fields or tuple(result.frame.columns)
-    rows = to_rows(result, fields, headers=False) if not result.empty else []
+    rows = _rows(result, fields, headers=False) if not result.empty else []
     return [dict(zip(fields, row, strict=True)) for row in rows]
 
 
-def as_json(result: RankingResult) -> str:
-    """The ranking and what the API said about it as JSON: ids as text, blanks as null, text
+def _rows(result: Written, fields: tuple[str, ...], headers: bool) -> list[list]:
+    if isinstance(result, HistoryResult):
+        return history_rows(result, fields, headers)
+    return to_rows(result, fields, headers)
+
+
+def _shown_fields(result: Written) -> tuple[str, ...]:
+    if isinstance(result, HistoryResult):
+        return default_history_fields(result.query.ranking.endpoint)
+    return default_fields(result.query.endpoint, compare="rank_change" in result.frame.columns)
+
+
+def _about(result: Written) -> dict:
+    """What the API said about the table, for the JSON document."""
+    if isinstance(result, HistoryResult):
+        query = result.query
+        return {"query": query.describe(), "seller_id": query.seller_id, "ranking": query.ranking.endpoint.name,
+                "date_type": query.ranking.date_type, "start": query.periods[0], "end": query.periods[-1],
+                "depth": query.depth, "found": result.found}
+    about = {"query": result.query.describe(), "date_type": result.date_type, "date_value": result.date_value,
+             "total": result.total}
+    if "compared_with" in result.frame.attrs:
+        about["compared_with"] = result.frame.attrs["compared_with"]
+    return about
+
+
+def _title(result: Written) -> str:
+    """One line saying what the table is and when it was fetched."""
+    if isinstance(result, HistoryResult):
+        return (f"{result.query.describe()} | found in {result.found} of {len(result.frame)} "
+                f"{result.query.ranking.date_type}s | fetched {result.fetched_at:%Y-%m-%d %H:%M} UTC")
+    compared = result.frame.attrs.get("compared_with")
+    return (f"{result.query.describe()} | answered {result.date_type} {result.date_value}"
+            + (f" | compared with {compared}" if compared else "")
+            + f" | {len(result.frame)} of {result.total} rows | fetched {result.fetched_at:%Y-%m-%d %H:%M} UTC")
+
+
+def as_json(result: Written) -> str:
+    """The table and what the API said about it as JSON: ids as text, blanks as null, text
     as sent, with control and bidirectional characters as ``\\u`` escapes."""
     document = {
-        "query": result.query.describe(),
-        "date_type": result.date_type,
-        "date_value": result.date_value,
-        "total": result.total,
+        **_about(result),
         "fetched_at": result.fetched_at.isoformat(),
         "stale": result.stale,
         "rows": records(result),
@@ -85,7 +125,7 @@ def as_json(result: RankingResult) -> str:
     return _UNPRINTABLE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def as_csv(result: RankingResult, *, guard_formulas: bool = False, escape_controls: bool = False) -> str:
+def as_csv(result: Written, *, guard_formulas: bool = False, escape_controls: bool = False) -> str:
     """The ranking as CSV (RFC 4180: CRLF rows, a text holding a comma, quote or line break
     quoted), one header row of field names; text as sent unless asked otherwise.
 
@@ -118,12 +158,12 @@ def _csv_cell(value: object, guard_formulas: bool, escape_controls: bool) -> obj
     return guard_formula(value) if guard_formulas else value
 
 
-def as_text(result: RankingResult) -> str:
+def as_text(result: Written) -> str:
     """A readable table for a terminal: the default columns, numbers grouped, rates in %,
     control characters in any text shown escaped."""
-    if result.empty:
+    if isinstance(result, RankingResult) and result.empty:
         return printable(no_data_text(result))
-    fields = default_fields(result.query.endpoint)
+    fields = _shown_fields(result)
     frame = result.frame.loc[:, list(fields)].copy()
     for field in fields:
         show = column(field).kind.show
@@ -131,27 +171,27 @@ def as_text(result: RankingResult) -> str:
             frame[field] = frame[field].astype(object).map(lambda v, show=show: "" if pd.isna(v) else show(v))
         elif column(field).dtype == "string":
             frame[field] = frame[field].astype(object).map(lambda v: "" if pd.isna(v) else printable(v))
+        else:  # a blank rank (a shop new to a compared ranking, or absent from a period) is no <NA>
+            frame[field] = frame[field].astype(object).map(lambda v: "" if pd.isna(v) else v)
     frame.columns = [LABELS[f] for f in fields]
-    header = (f"{result.query.describe()} | answered {result.date_type} {result.date_value}"
-              f" | {len(result.frame)} of {result.total} rows | fetched {result.fetched_at:%Y-%m-%d %H:%M} UTC")
+    header = _title(result)
     if result.stale:
         header += f" | STALE: {result.stale_reason}"
     return printable(header) + "\n" + frame.to_string(index=False, na_rep="")
 
 
-def write_xlsx(result: RankingResult, path: Path) -> None:
+def write_xlsx(result: Written, path: Path) -> None:
     """One sheet holding the table; every API text is written as a string, never a formula,
     exactly as sent (characters XML cannot hold as the ``_xHHHH_`` escapes Excel reads)."""
     from openpyxl import Workbook
 
     book = Workbook()
-    sheet = book.create_sheet("Ranking")
+    sheet = book.create_sheet("History" if isinstance(result, HistoryResult) else "Ranking")
     book.remove(book.worksheets[0])
-    title = (f"{result.query.describe()}; answered {result.date_type} {result.date_value}; "
-             f"fetched {result.fetched_at:%Y-%m-%d %H:%M} UTC")
+    title = _title(result).replace(" | ", "; ")
     sheet.cell(row=1, column=1, value=encode_xstring(title)).data_type = "s"
     fields = tuple(result.frame.columns)
-    for row_number, row in enumerate(to_rows(result, fields, headers=True), start=2):
+    for row_number, row in enumerate(_rows(result, fields, headers=True), start=2):
         # A period without data is one cell, so the row may be shorter than the fields.
         for number, (field, value) in enumerate(zip(fields, row, strict=False), start=1):
             if isinstance(value, str):
@@ -161,6 +201,8 @@ def write_xlsx(result: RankingResult, path: Path) -> None:
                 cell = sheet.cell(row=row_number, column=number, value=value)
                 if field.endswith("_inc_rate") and isinstance(value, float):
                     cell.number_format = "0.0%"
+                elif column(field).kind is CHANGE and isinstance(value, int):
+                    cell.number_format = CHANGE.excel_format or "General"
     sheet.freeze_panes = "A3"
     with atomic_write(path) as temporary:
         book.save(temporary)
@@ -168,7 +210,7 @@ def write_xlsx(result: RankingResult, path: Path) -> None:
 
 
 
-def write_csv(result: RankingResult, path: Path, *, raw: bool = False) -> None:
+def write_csv(result: Written, path: Path, *, raw: bool = False) -> None:
     """A CSV file made for Excel (UTF-8 with a byte order mark, so Excel reads it as UTF-8).
 
     Text a spreadsheet would run as a formula gets a ``'`` before it (see :func:`guard_formula`);

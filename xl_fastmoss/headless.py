@@ -29,13 +29,12 @@ from pathlib import Path
 import filelock
 
 from .client import FastMossClient, ProgressCallback
-from .columns import default_fields
 from .errors import FastMossError, WorkbookFileError
 from .files import TEMP_MARK, remove_stale_temporaries
 from .sheets.cells import find_fm_cells
 from .sheets.formulas import CellRef, parse_argument, replace_spill_refs
 from .sheets.plan import STAMP_NAME, PlannedTable, RefreshPlan, TableOutcome, failures, fetch_plan, plan_refresh
-from .workbook.addresses import range_text, split_cell, split_range
+from .workbook.addresses import range_text, split_cell
 from .workbook.package import SourceSnapshot
 from .workbook.reader import WorkbookError, WorkbookFile
 from .workbook.writer import check_copy_path, write_values_copy
@@ -137,7 +136,7 @@ def _table_warnings(outcomes: list[TableOutcome]) -> list[str]:
         if outcome.result is not None:
             lines.extend(f"{outcome.table.address}: {warning}" for warning in outcome.result.warnings)
         body = (outcome.rows or [])[1 if outcome.table.call.headers else 0:]
-        blanks = sum(value is None for row in body for value in row)
+        blanks = outcome.table.call.missing_values(outcome.rows or [])
         if blanks and len(body) and len(body[0]) > 1:
             lines.append(f"{outcome.table.address}: {blanks} blank cell{'s' if blanks > 1 else ''} "
                          "(no value from FastMoss, or a value of another type than documented)")
@@ -170,10 +169,7 @@ def _stamp_in_the_way(stamp: dict, plan: RefreshPlan) -> list[str]:
 
 
 def _largest_area(table: PlannedTable) -> tuple[int, int, int, int]:
-    row, column = split_range(table.cell)[:2]
-    fields = table.call.fields or default_fields(table.call.request.query.endpoint)
-    rows = table.call.request.rows + (1 if table.call.headers else 0)
-    return row, column, row + rows - 1, column + len(fields) - 1
+    return table.largest_area()
 
 
 def _write_all_or_nothing(source: Path, output: Path, tables: dict, report: RefreshReport,

@@ -118,10 +118,15 @@ def fm_anchors(sheet) -> list[Anchor]:
         return []  # SpecialCells would raise "No cells were found", in Excel's own language
     found = []
     for area in used.get_special_cells("formulas"):
-        for r, row in enumerate(_grid(area.formula2)):
+        # Formula first, for every cell at once (Formula2 of a legacy formula may add @); then
+        # Formula2, the text Excel keeps, of the few cells that call an FM_ function.
+        for r, row in enumerate(_grid(area.formula)):
             for c, text in enumerate(row):
+                if not isinstance(text, str) or "fm_" not in text.lower():
+                    continue
+                cell = area[r, c]
+                text = cell.formula2
                 if isinstance(text, str) and parse_formula(text):
-                    cell = area[r, c]
                     found.append(Anchor(sheet.name, cell.get_address(False, False), text, cell))
     return sorted(found, key=lambda anchor: split_cell(anchor.ref))
 
@@ -141,8 +146,8 @@ def _refresh(book, anchors: list[Anchor], scope: str) -> list[str]:
         client.refresh_record.add(
             started=started, finished=dt.datetime.now(dt.timezone.utc), scope=f"{book.name}{scope}",
             tables=len(plan.tables), api_calls=client.stats.api_calls - calls_before,
-            refreshed=[t.call.request.query for t in plan.tables],
-            failed={o.table.call.request.query: o.reason for o in outcomes if o.reason})
+            refreshed=[query for t in plan.tables for query in t.call.queries],
+            failed={query: o.reason for o in outcomes if o.reason for query in o.table.call.queries})
     except FastMossError as error:
         problems.append(f"{book.name}: {error_text(error)}; cells may keep their old data until Excel restarts")
     now = dt.datetime.now().replace(microsecond=0)

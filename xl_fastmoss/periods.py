@@ -1,7 +1,9 @@
-"""Ranking periods: what a user may type for a day, an ISO week or a month, and "latest".
+"""Ranking periods: what a user may type for a day, an ISO week or a month, and "latest";
+the period before another, and the periods from one to another.
 
 The vendor publishes completed periods only. Its day boundary is undocumented; public code
 that calls the API uses Asia/Shanghai, and so do we: "latest day" is yesterday in Shanghai.
+ISO weeks run on across year boundaries: 2026-53 (2026-12-28 to 2027-01-03) comes before 2027-01.
 """
 
 from __future__ import annotations
@@ -183,3 +185,108 @@ def _form_hint(date_type: str) -> str:
         "week": "use YYYY-WW (ISO week), any date in that week, or latest",
         "month": "use YYYY-MM, a date in that month, or latest",
     }[date_type]
+
+
+# -- periods in order ---------------------------------------------------------------------------
+
+#: A range start of ``-N`` (text, or a negative whole number) means N periods before its end.
+_RELATIVE = re.compile(r"^-\s*(\d{1,6})$")
+
+
+def first_day(date_type: str, value: str) -> dt.date:
+    """The first day of a normalized period (``2026-04-01``, ``2026-14``, ``2026-03``)."""
+    if date_type == "day":
+        return dt.date.fromisoformat(value)
+    year, number = (int(part) for part in value.split("-"))
+    if date_type == "week":
+        return dt.date.fromisocalendar(year, number, 1)
+    return dt.date(year, number, 1)
+
+
+def shift_period(date_type: str, value: str, periods: int) -> str:
+    """The normalized period ``periods`` after ``value`` (before it when negative), unchecked."""
+    start = first_day(date_type, value)
+    if date_type == "day":
+        return _format("day", start + dt.timedelta(days=periods))
+    if date_type == "week":
+        return _format("week", start + dt.timedelta(weeks=periods))
+    months = start.year * 12 + start.month - 1 + periods
+    return _format("month", dt.date(months // 12, months % 12 + 1, 1))
+
+
+def periods_between(date_type: str, first: str, last: str) -> int:
+    """How many periods ``last`` is after ``first`` (negative when before)."""
+    a, b = first_day(date_type, first), first_day(date_type, last)
+    if date_type == "day":
+        return (b - a).days
+    if date_type == "week":
+        return (b - a).days // 7
+    return (b.year - a.year) * 12 + b.month - a.month
+
+
+def previous_period(date_type: str, value: str, argument: str = "compare") -> str:
+    """The period of the same type just before the normalized ``value``; refused before 2020."""
+    earlier = shift_period(date_type, value, -1)
+    if first_day(date_type, earlier) < EARLIEST_DATE:
+        raise InvalidArgument(argument, "previous", f"{date_type} {value} is the first one with rankings; "
+                              "there is no earlier ranking to compare with")
+    return earlier
+
+
+def period_range(date_type: str, start: object, end: object, *, most: int,
+                 today: dt.date | None = None) -> list[str]:
+    """Every period from ``start`` to ``end``, both included, oldest first; at most ``most``.
+
+    ``start`` and ``end`` take what :func:`normalize_period` takes (``latest`` or empty: the
+    last completed period). ``start`` may also be ``-N`` (text, or a negative whole number): N
+    periods before ``end``, as Bloomberg's relative dates (``-29`` with ``latest``: the last 30
+    days). Raises InvalidArgument naming ``start`` or ``end``, before any call.
+    """
+    today = today or vendor_today()
+    last = _range_end("end", date_type, end, today)
+    offset = _relative_offset(start)
+    if offset is not None:
+        if offset + 1 > most:
+            raise InvalidArgument("start", start, f"-{offset} asks for {offset + 1} {date_type}s; "
+                                  f"{_range_hint(date_type, most)}")
+        first = shift_period(date_type, last, -offset)
+        if first_day(date_type, first) < EARLIEST_DATE:
+            raise InvalidArgument("start", start, f"{offset} {date_type}s before {last} is before 2020, "
+                                  f"when rankings start; {_range_hint(date_type, most)}")
+    else:
+        first = _range_end("start", date_type, start, today)
+    count = periods_between(date_type, first, last) + 1
+    if count < 1:
+        raise InvalidArgument("start", start, f"the start ({first}) must not be after the end ({last})")
+    if count > most:
+        raise InvalidArgument("start", start, f"{first} to {last} is {count} {date_type}s; "
+                              f"{_range_hint(date_type, most)}")
+    return [shift_period(date_type, first, n) for n in range(count)]
+
+
+def _range_end(argument: str, date_type: str, value: object, today: dt.date) -> str:
+    try:
+        return normalize_period(date_type, value, today)
+    except InvalidArgument as refused:
+        raise InvalidArgument(argument, refused.value, refused.allowed) from None
+
+
+def _relative_offset(start: object) -> int | None:
+    """N for a start of ``-N``; None for anything else."""
+    if isinstance(start, bool):
+        return None
+    if isinstance(start, numbers.Real) and not isinstance(start, numbers.Integral):
+        number = float(start)
+        if math.isfinite(number) and number < 0 and number.is_integer():
+            return int(-number)
+        return None
+    if isinstance(start, numbers.Integral):
+        return int(-start) if start < 0 else None
+    if isinstance(start, str):
+        match = _RELATIVE.match(start.strip())
+        return int(match[1]) if match else None
+    return None
+
+
+def _range_hint(date_type: str, most: int) -> str:
+    return f"a range holds at most {most} {date_type}s (start -{most - 1} with end latest: the last {most})"

@@ -58,3 +58,17 @@ def FM_FULLYMANAGED(region, category_id, date_type, date_value, *options):
 def FM_STATUS():
     """FastMoss add-in status: key set, calls made, cache use, when the data shown was fetched."""
     return sheet_functions.status_table()
+
+
+@xw.func(async_mode="threading", category="FastMoss", call_in_wizard=False)
+@xw.arg("seller_id", doc="The shop's seller id as text (19 digits): format the cell as Text, or type ' first")
+@xw.arg("region", doc=_REGION)
+@xw.arg("category_id", doc=_CATEGORY)
+@xw.arg("date_type", doc=_DATE_TYPE)
+@xw.arg("start", doc="First period, as date_value; or -N: N periods before end (-29: the last 30)")
+@xw.arg("end", doc="Last period, as date_value, or latest; at most 90 periods in all")
+@xw.arg("options", doc='Optional name, value pairs or "name=value": ranking (most_promoted, top_selling, '
+                       'fully_managed), sort, depth (1..500, default 100), fields, headers (TRUE/FALSE)')
+def FM_HISTORY(seller_id, region, category_id, date_type, start, end, *options):
+    """A TikTok Shop shop's rank and metrics in each period, from the FastMoss rankings."""
+    return sheet_functions.history_table(seller_id, region, category_id, date_type, start, end, *options)

@@ -19,6 +19,8 @@ Sources (each rule below names its own):
   ("once the obstruction is cleared, the array formula will spill as intended").
 - HASSPILL: https://learn.microsoft.com/office/vba/api/excel.range.hasspill and .spillparent.
 - CALCPR: ECMA-376 Part 1, 18.2.2 calcPr/@fullCalcOnLoad: a full calculation when the file opens.
+- The worksheet functions the template uses beside its FM_ tables (the Trends sheet's movers),
+  each from its support.microsoft.com page, named where it is evaluated (``_lookup``).
 """
 
 from __future__ import annotations
@@ -488,6 +490,9 @@ class ExcelApp:
             if isinstance(a, RefValue):
                 return float(a.area[2] - a.area[0] + 1)
             return float(len(a) if isinstance(a, list) else 1)
+        if name in _LOOKUPS:
+            return _lookup(name, [self._scalar(a) if isinstance(a, RefValue) and _is_one_cell(a) else a
+                                  for a in args])
         raise ModelGap(f"excel model: the function {name} is not modelled")
 
     def _static_precedents(self, sheet: Sheet, tree) -> list:
@@ -610,3 +615,100 @@ def _equal(left, right) -> bool:
     if isinstance(left, str) and isinstance(right, str):
         return left.lower() == right.lower()
     return type(left) is type(right) and left == right
+
+
+_VBA = "https://learn.microsoft.com/office/vba/api/excel.worksheetfunction."
+_LOOKUPS = {
+    # "Returns a value that you specify if a formula evaluates to an error; otherwise, returns the
+    # result of the formula"
+    "IFERROR": _VBA + "iferror",
+    # "Returns a value converted to a number": a number that number, TRUE 1, FALSE 0, an error value
+    # the error value, "Anything else 0" (an empty cell, text)
+    "N": "https://support.microsoft.com/excel/functions/n-function",
+    # "If array is empty, Large returns the #NUM! error value. If k <= 0 or if k is greater than the
+    # number of data points, Large returns the #NUM! error value"
+    "LARGE": _VBA + "large",
+    # "If match_type is 0, Match finds the first value that is exactly equal to lookup_value";
+    # "If Match is unsuccessful in finding a match, it returns the #N/A error value"
+    "MATCH": _VBA + "match",
+    # "Row_num and column_num must point to a cell within array; otherwise, Index returns the #REF!
+    # error value"; a one-column range takes row_num alone
+    "INDEX": _VBA + "index",
+    # "Counts the number of cells within a range that meet the given criteria"; only a number or
+    # TRUE/FALSE criterion (equality) is modelled
+    "COUNTIF": _VBA + "countif",
+}
+
+
+def _lookup(name: str, args: list):
+    """The functions of ``_LOOKUPS``, as their pages describe them; what they leave open raises ModelGap."""
+    if name == "IFERROR":
+        _arity(name, args, 2)
+        return args[1] if isinstance(args[0], ExcelError) else args[0]
+    if name == "N":
+        _arity(name, args, 1)
+        value = args[0]
+        if isinstance(value, bool):
+            return 1.0 if value else 0.0
+        if isinstance(value, (float, ExcelError)):
+            return value
+        if value is None or isinstance(value, str):
+            return 0.0
+        raise ModelGap(f"excel model: N of {value!r} is not modelled")
+    if name == "LARGE":
+        _arity(name, args, 2)
+        values = _cells(args[0])
+        for value in values:
+            if isinstance(value, ExcelError):
+                return value
+        numbers = sorted((v for v in values if isinstance(v, float)), reverse=True)
+        k = args[1]
+        if not isinstance(k, float):
+            raise ModelGap(f"excel model: LARGE with k {k!r} is not modelled")
+        return numbers[int(k) - 1] if 1 <= k <= len(numbers) else ExcelError("#NUM!")
+    if name == "MATCH":
+        _arity(name, args, 3)
+        if args[2] != 0.0:
+            raise ModelGap("excel model: MATCH with a match_type other than 0 is not modelled")
+        if isinstance(args[0], ExcelError):
+            return args[0]
+        values = _line_of_cells(args[1], name)
+        return next((float(i) for i, v in enumerate(values, start=1) if v is not None and _equal(v, args[0])),
+                    ExcelError("#N/A"))
+    if name == "INDEX":
+        _arity(name, args, 2)
+        values, row = _line_of_cells(args[0], name), args[1]
+        if isinstance(row, ExcelError):
+            return row
+        if not isinstance(row, float) or not row.is_integer():
+            raise ModelGap(f"excel model: INDEX with row_num {row!r} is not modelled")
+        if not 1 <= row <= len(values):
+            return ExcelError("#REF!")
+        value = values[int(row) - 1]
+        if value is None:
+            raise ModelGap("excel model: INDEX of an empty cell is not modelled")
+        return value
+    if name == "COUNTIF":
+        _arity(name, args, 2)
+        if not isinstance(args[1], (bool, float)):
+            raise ModelGap(f"excel model: COUNTIF with the criterion {args[1]!r} is not modelled")
+        return float(sum(1 for v in _cells(args[0]) if type(v) is type(args[1]) and v == args[1]))
+    raise ModelGap(f"excel model: the function {name} is not modelled")
+
+
+def _arity(name: str, args: list, count: int) -> None:
+    if len(args) != count:
+        raise ModelGap(f"excel model: {name} with {len(args)} arguments is not modelled")
+
+
+def _cells(value) -> list:
+    if not isinstance(value, RefValue):
+        raise ModelGap(f"excel model: an array argument {value!r} is not modelled")
+    return [v for row in value.values() for v in row]
+
+
+def _line_of_cells(value, name: str) -> list:
+    """The values of a one-row or one-column range, in order."""
+    if not isinstance(value, RefValue) or (value.area[0] != value.area[2] and value.area[1] != value.area[3]):
+        raise ModelGap(f"excel model: {name} over {value!r} (not one row or column of cells) is not modelled")
+    return _cells(value)

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 
 # Functions the model evaluates itself (Excel's own); UDFs are looked up in the registry.
-BUILTINS = ("IF", "SUM", "ROWS", "COUNTA")
+BUILTINS = ("IF", "SUM", "ROWS", "COUNTA", "IFERROR", "N", "LARGE", "MATCH", "INDEX", "COUNTIF")
 
 _TOKEN = re.compile(r"""
     (?P<ws>\s+)

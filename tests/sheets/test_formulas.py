@@ -17,8 +17,14 @@ from xl_fastmoss.sheets.formulas import (
 )
 
 
-def test_fm_functions_are_the_three_rankings():
-    assert FM_FUNCTIONS == ("FM_MOSTPROMOTED", "FM_TOPSELLING", "FM_FULLYMANAGED")
+def test_fm_functions_are_the_three_rankings_and_the_history():
+    assert FM_FUNCTIONS == ("FM_MOSTPROMOTED", "FM_TOPSELLING", "FM_FULLYMANAGED", "FM_HISTORY")
+
+
+def test_a_history_call_is_read_with_its_seller_id_as_text():
+    scan = parse_formula('=FM_HISTORY("7494006325298104216","US",14,"day",-29,"latest","depth",200)')
+    assert scan.call.function == "FM_HISTORY"
+    assert scan.call.args[0] == Literal("7494006325298104216") and scan.call.args[4] == Literal(-29)
 
 
 def test_a_lone_call_with_literal_arguments_is_read():

@@ -15,9 +15,10 @@ READ_ME = "Read me"
 DAILY, WEEKLY, MONTHLY = "Daily", "Weekly", "Monthly"
 MARKETS = "Markets"
 SHOP_RANKINGS = "Shop rankings"
+TRENDS = "Trends"
 CONFIG_SHEET = "xlwings.conf"
 #: The sheets in their tab order.
-SHEETS = (READ_ME, DAILY, WEEKLY, MONTHLY, MARKETS, SHOP_RANKINGS, CONFIG_SHEET)
+SHEETS = (READ_ME, DAILY, WEEKLY, MONTHLY, MARKETS, SHOP_RANKINGS, TRENDS, CONFIG_SHEET)
 
 STAMP_NAME = "FM_LastRefresh"  # xl_fastmoss.macros.STAMP_NAME: the macro writes it
 STAMP_EMPTY = "Not refreshed yet: click Refresh FastMoss data"

@@ -15,6 +15,7 @@ from .package_edits import Plan, finish_package
 from .period_sheets import PERIOD_SHEETS, build_period_sheet
 from .read_me import build_read_me, configure_xlwings_conf
 from .side_by_side import build_markets, build_shop_rankings
+from .trends import build_trends
 
 #: In the core properties: a rebuild gives the same bytes with the same versions only.
 BUILT_WITH = (f"Built by python -m tools.build_template with openpyxl {openpyxl.__version__}, "
@@ -46,6 +47,7 @@ def _build_sheets(wb, plan: Plan) -> None:
         build_period_sheet(wb, plan, spec)
     build_markets(wb, plan)
     build_shop_rankings(wb, plan)
+    build_trends(wb, plan)
     configure_xlwings_conf(config)
 
 

@@ -40,7 +40,7 @@ __all__ = [
     "replace_spill_refs",
 ]
 
-FM_FUNCTIONS = ("FM_MOSTPROMOTED", "FM_TOPSELLING", "FM_FULLYMANAGED")
+FM_FUNCTIONS = ("FM_MOSTPROMOTED", "FM_TOPSELLING", "FM_FULLYMANAGED", "FM_HISTORY")
 
 # Excel prefixes a function it does not know at save time (an add-in's UDF) with _xludf.
 _UDF_PREFIX = "_XLUDF."

@@ -15,7 +15,9 @@ from ..client import default_client
 from ..redact import redact_url, scrub
 from ..result import RankingResult
 from ..settings import Settings, key_travels_in_clear
-from .calls import TableCall, read_call
+from ..shop_history import HistoryResult
+from .calls import FmCall, read_call, read_history_call
+from .plan import fetch_call
 from .table import error_text, to_rows
 
 _MAX_REMEMBERED = 256
@@ -34,8 +36,8 @@ class _SessionLog:
         self.newest_shown: dt.datetime | None = None
         self.errors = 0
 
-    def shown(self, call: TableCall, result: RankingResult) -> None:
-        label = call.request.query.describe()
+    def shown(self, call: FmCall, result: RankingResult | HistoryResult) -> None:
+        label = call.describe()
         with self._lock:
             self.stale.pop(label, None)
             if result.stale:
@@ -64,7 +66,7 @@ def ranking_table(function: str, region, category_id, date_type, date_value, *op
     try:
         call = read_call(function, region, category_id, date_type, date_value, options)
         client = default_client()
-        result = client.fetch(call.request)
+        result = fetch_call(client, call)
     except Exception as error:  # a cell shows the cause, never a traceback
         session_log.failed()
         return [[error_text(error)]]
@@ -84,7 +86,7 @@ def ranking_table(function: str, region, category_id, date_type, date_value, *op
 STALE_MARK = " (stale: "
 
 
-def mark_stale(rows: list[list], result: RankingResult, headers: bool) -> list[list]:
+def mark_stale(rows: list[list], result: RankingResult | HistoryResult, headers: bool) -> list[list]:
     """The table as last fetched, its first header cell saying it is stale, since when and why.
 
     The mark costs no row and no column, so a stale table spills exactly where the fresh one
@@ -146,3 +148,18 @@ def _scrubbed(rows: list[list]) -> list[list]:
 
 def _when(moment: dt.datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "none yet"
+
+
+def history_table(seller_id, region, category_id, date_type, start, end, *options) -> list[list]:
+    """FM_HISTORY: a shop's history, one row per period, or one cell naming what went wrong."""
+    try:
+        call = read_history_call(seller_id, region, category_id, date_type, start, end, options)
+        result = fetch_call(default_client(), call)
+    except Exception as error:  # a cell shows the cause, never a traceback
+        session_log.failed()
+        return [[error_text(error)]]
+    session_log.shown(call, result)
+    rows = call.rows(result)
+    if result.stale:
+        rows = mark_stale(rows, result, call.headers)
+    return rows

@@ -1,21 +1,27 @@
 """What a workbook refresh will fetch: every FM_ formula read, checked and deduplicated.
 
 The Excel macro and ``xl-fastmoss refresh`` both find FM_ cells with :mod:`.cells`, then hand
-them here; the plan and the fetching are the same for both.
+them here; the plan and the fetching are the same for both. A planned table is a ranking, a
+ranking compared with an earlier one, or a shop's history: each is a job of
+:mod:`xl_fastmoss.waves`, and every wave asks the tables of all jobs at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import overload
 
 from ..client import FastMossClient, ProgressCallback
 from ..errors import FastMossError
 from ..query import TableRequest
 from ..result import RankingResult
-from .calls import TableCall, read_call
+from ..shop_history import HistoryResult
+from ..waves import run_jobs
+from ..workbook.addresses import split_cell
+from .calls import FmCall, HistoryCall, TableCall, read_fm_call
 from .cells import FmCell
-from .table import error_text, to_rows
+from .table import error_text
 
 #: The defined name of the cell both refreshes stamp with when they ran.
 STAMP_NAME = "FM_LastRefresh"
@@ -25,11 +31,17 @@ STAMP_NAME = "FM_LastRefresh"
 class PlannedTable:
     sheet: str
     cell: str
-    call: TableCall
+    call: FmCall
 
     @property
     def address(self) -> str:
         return f"{self.sheet}!{self.cell}"
+
+    def largest_area(self) -> tuple[int, int, int, int]:
+        """(first row, first column, last row, last column) of the most cells the table may fill."""
+        row, column = split_cell(self.cell)
+        rows, columns = self.call.largest_shape()
+        return row, column, row + rows - 1, column + columns - 1
 
 
 @dataclass
@@ -40,15 +52,19 @@ class RefreshPlan:
 
     @property
     def requests(self) -> list[TableRequest]:
-        """Distinct tables to fetch; the client further merges queries that differ only in rows."""
-        return list(dict.fromkeys(t.call.request for t in self.tables))
+        """Distinct tables of the first wave; the client further merges queries that differ only in rows.
+
+        Histories may ask deeper pages afterwards (at most ``call.query.most_pages`` in all).
+        No call is made.
+        """
+        return list(dict.fromkeys(request for t in self.tables for request in t.call.first_wave()))
 
 
 @dataclass
 class TableOutcome:
     table: PlannedTable
     rows: list[list] | None = None
-    result: RankingResult | None = None
+    result: RankingResult | HistoryResult | None = None
     error: str | None = None
     #: Why the fresh fetch failed, as the error says it (no cell address): set with ``error``.
     reason: str | None = None
@@ -61,9 +77,8 @@ def plan_refresh(cells: Iterable[FmCell]) -> RefreshPlan:
             plan.problems.append(cell.problem if cell.problem.startswith(cell.address) else
                                  f"{cell.address}: {cell.problem}")
             continue
-        region, category_id, date_type, date_value, *options = tuple(cell.args) + (None,) * max(0, 4 - len(cell.args))
         try:
-            call = read_call(cell.function, region, category_id, date_type, date_value, tuple(options))
+            call = read_fm_call(cell.function, cell.args)
         except FastMossError as error:
             plan.problems.append(f"{cell.address}: {error_text(error)}")
             continue
@@ -73,11 +88,13 @@ def plan_refresh(cells: Iterable[FmCell]) -> RefreshPlan:
 
 def fetch_plan(plan: RefreshPlan, client: FastMossClient, *, refresh: bool = True,
                progress: ProgressCallback | None = None) -> list[TableOutcome]:
-    """Fetch every distinct table of ``plan`` at once and shape each cell's rectangle."""
-    fetched = client.fetch_many(plan.requests, refresh=refresh, progress=progress)
+    """Fetch every table of ``plan``, wave by wave, all tables of a wave at once; shape each cell's rectangle."""
+    jobs = [table.call.job(refresh) for table in plan.tables]
+    run_jobs(client, jobs, progress=progress)
     outcomes = []
-    for table in plan.tables:
-        result = fetched[table.call.request]
+    for table, job in zip(plan.tables, jobs, strict=True):
+        result = job.outcome
+        assert result is not None, "every job runs to its end"
         if isinstance(result, FastMossError):
             outcomes.append(TableOutcome(table, error=f"{table.address}: {error_text(result)}",
                                          reason=result.message))
@@ -86,9 +103,29 @@ def fetch_plan(plan: RefreshPlan, client: FastMossClient, *, refresh: bool = Tru
             outcomes.append(TableOutcome(
                 table, result=result, error=f"{table.address}: {error_text(FastMossError(reason))}", reason=reason))
         else:
-            outcomes.append(TableOutcome(table, rows=to_rows(result, table.call.fields, table.call.headers),
-                                         result=result))
+            outcomes.append(TableOutcome(table, rows=table.call.rows(result), result=result))
     return outcomes
+
+
+@overload
+def fetch_call(client: FastMossClient, call: TableCall, *, refresh: bool = ...,
+               progress: ProgressCallback | None = ...) -> RankingResult: ...
+
+
+@overload
+def fetch_call(client: FastMossClient, call: HistoryCall, *, refresh: bool = ...,
+               progress: ProgressCallback | None = ...) -> HistoryResult: ...
+
+
+def fetch_call(client: FastMossClient, call: FmCall, *, refresh: bool = False,
+               progress: ProgressCallback | None = None) -> RankingResult | HistoryResult:
+    """What one FM_ call shows, fetched; raises the FastMossError that stopped it."""
+    job = call.job(refresh)
+    run_jobs(client, [job], progress=progress)
+    if isinstance(job.outcome, FastMossError):
+        raise job.outcome
+    assert job.outcome is not None
+    return job.outcome
 
 
 def failures(outcomes: Sequence[TableOutcome]) -> list[str]:

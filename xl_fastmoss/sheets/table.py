@@ -1,4 +1,5 @@
-"""Rankings as the rectangle a sheet shows: labels, then one row per shop, blanks as None."""
+"""Rankings and histories as the rectangle a sheet shows: labels, then one row per shop (or per
+period), blanks as None."""
 
 from __future__ import annotations
 
@@ -6,19 +7,29 @@ import math
 
 import pandas as pd
 
-from ..columns import LABELS, default_fields
+from ..columns import LABELS, default_fields, default_history_fields
 from ..errors import FastMossError, MissingApiKey
 from ..redact import scrub
 from ..result import RankingResult
+from ..shop_history import HistoryResult
 
 
 def to_rows(result: RankingResult, fields: tuple[str, ...] | None = None, headers: bool = True) -> list[list]:
     """The table as Excel shows it; a period without data is one cell saying so."""
     query = result.query
-    fields = fields or default_fields(query.endpoint)
+    fields = fields or default_fields(query.endpoint, compare="rank_change" in result.frame.columns)
     if result.empty:
         return [[no_data_text(result)]]
-    columns = [result.frame[f].tolist() for f in fields]
+    return _rectangle(result.frame, fields, headers)
+
+
+def history_rows(result: HistoryResult, fields: tuple[str, ...] | None = None, headers: bool = True) -> list[list]:
+    """A shop's history as Excel shows it: one row per period, oldest first."""
+    return _rectangle(result.frame, fields or default_history_fields(result.query.ranking.endpoint), headers)
+
+
+def _rectangle(frame: pd.DataFrame, fields: tuple[str, ...], headers: bool) -> list[list]:
+    columns = [frame[f].tolist() for f in fields]
     body = [[_cell(v) for v in row] for row in zip(*columns, strict=True)]
     return ([[LABELS[f] for f in fields]] + body) if headers else body
 

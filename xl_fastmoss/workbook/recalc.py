@@ -245,9 +245,9 @@ class Recalculation:
         with _quiet_engine():
             for formula in formulas_:
                 key = (formula.sheet.casefold(), formula.position)
-                if key in self._values:
-                    continue
-                try:
+                if self._values.get(key) is _NOT_COMPUTED:
+                    continue  # named already
+                try:  # computed already when an earlier formula read it: written now, as its own
                     values = self._evaluate(formula, 0)
                 except NotComputed as error:
                     self.not_computed.append(f"{formula.where}: ={formula.text} could not be computed ({error}); "
