@@ -24,15 +24,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from lxml import etree
-
 from .addresses import MAX_COLUMN, MAX_ROW, cell_name, split_cell, split_range
-from .package import local_name
+from .reader import WorkbookFile
+from .sheet_editor import CellAreas, FormulaCell
+from .xstring import decode_xstring
 
 if TYPE_CHECKING:
-    from .xstring import decode_xstring
-from .reader import WorkbookFile
-from .xstring import decode_xstring
+    from .sheet_editor import SheetEditor
 
 __all__ = ["recalculate", "Recalculation"]
 
@@ -63,7 +61,6 @@ class NotComputed(Exception):
 class _Formula:
     sheet: str
     position: Position
-    element: etree._Element
     text: str
     #: The cells the formula fills: its own, or its array's range.
     area: tuple[int, int, int, int]
@@ -82,11 +79,11 @@ class _Formula:
 class Recalculation:
     """The formulas of the sheets being edited, and what changed in them.
 
-    ``editors`` are the writer's sheet editors by sheet name (their ``cells``, ``ns`` and value
-    setters); ``changed`` the cells whose values the copy changed, by sheet name.
+    ``editors`` are the writer's sheet editors by sheet name (their formula cells and values);
+    ``changed`` the cells whose values the copy changed, by sheet name.
     """
 
-    def __init__(self, book: WorkbookFile, editors: dict[str, Any], changed: dict[str, set[Position]],
+    def __init__(self, book: WorkbookFile, editors: dict[str, SheetEditor], changed: dict[str, CellAreas],
                  date1904: bool = False):
         self.book = book
         self.editors = {name.casefold(): (name, editor) for name, editor in editors.items()}
@@ -102,32 +99,26 @@ class Recalculation:
 
     def collect(self) -> None:
         for key, (name, editor) in self.editors.items():
-            shared = _shared_masters(editor)
-            for position, c in editor.cells.items():
-                f = c.find(editor._tag("f"))
-                if f is None:
-                    continue
-                formula = self._formula(name, editor, position, c, f, shared)
-                if formula is not None:
-                    self.formulas[(key, position)] = formula
+            cells = editor.formula_cells()
+            # Excel stores a shared formula once, in the group's first cell.
+            shared = {cell.shared_index: (cell.text, cell_name(*cell.position)) for cell in cells
+                      if cell.kind == "shared" and cell.text and cell.shared_index is not None}
+            for cell in cells:
+                self.formulas[(key, cell.position)] = self._formula(name, cell, shared)
 
-    def _formula(self, sheet: str, editor: Any, position: Position, c: etree._Element, f: etree._Element,
-                 shared: dict[str, tuple[str, str]]) -> _Formula | None:
-        text = f.text or ""
-        kind = f.get("t", "normal")
-        if kind == "shared" and not text and f.get("si") in shared:
-            master_text, master_ref = shared[f.get("si", "")]
-            text = _translate(master_text, master_ref, cell_name(*position))
+    def _formula(self, sheet: str, cell: FormulaCell, shared: dict[str, tuple[str, str]]) -> _Formula:
+        text = cell.text
+        if cell.kind == "shared" and not text and cell.shared_index in shared:
+            master_text, master_ref = shared[cell.shared_index]
+            text = _translate(master_text, master_ref, cell_name(*cell.position))
+        position = cell.position
         area = (position[0], position[1], position[0], position[1])
-        array = kind == "array"
-        if array and f.get("ref"):
+        array = cell.kind == "array"
+        if array and cell.ref:
             with contextlib.suppress(ValueError):
-                area = split_range(f.get("ref", ""))
-        v = c.find(editor._tag("v"))
-        cached = (v is not None and v.text is not None) or c.find(editor._tag("is")) is not None
-        formula = _Formula(sheet, position, c, text, area, array, c.get("cm") is not None, cached,
-                           bool(_VOLATILE.search(text)))
-        if kind == "dataTable":
+                area = split_range(cell.ref)
+        formula = _Formula(sheet, position, text, area, array, cell.dynamic, cell.cached, bool(_VOLATILE.search(text)))
+        if cell.kind == "dataTable":
             formula.problem = "a what-if data table, which only Excel computes"
         elif not text.strip():
             formula.problem = "its formula text is empty"
@@ -212,7 +203,7 @@ class Recalculation:
 
     def stale(self) -> list[_Formula]:
         """The formulas whose cached value may be wrong: changed inputs, no value, volatile."""
-        dirty_cells: dict[str, set[Position]] = {key: set(cells) for key, cells in self.changed.items()}
+        dirty_cells: dict[str, CellAreas] = {key: _copy(cells) for key, cells in self.changed.items()}
         dirty: dict[tuple[str, Position], _Formula] = {}
         pending = dict(self.formulas)
         progress = True
@@ -223,9 +214,7 @@ class Recalculation:
                         or any(_touches(area, dirty_cells) for area in formula.inputs)):
                     dirty[key] = formula
                     del pending[key]
-                    r1, c1, r2, c2 = formula.area
-                    dirty_cells.setdefault(key[0], set()).update(
-                        (r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1))
+                    dirty_cells.setdefault(key[0], CellAreas()).add_block(*formula.area)
                     progress = True
         return list(dirty.values())
 
@@ -319,19 +308,13 @@ class Recalculation:
     def _cells_in(self, key: str, r1: int, c1: int, r2: int, c2: int, depth: int) -> Iterator[tuple[Position, object]]:
         if key in self.editors:
             editor = self.editors[key][1]
-            cells = editor.cells
-            area = (r2 - r1 + 1) * (c2 - c1 + 1)
-            positions = (((r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)) if area < len(cells)
-                         else (p for p in cells if r1 <= p[0] <= r2 and c1 <= p[1] <= c2))
-            for position in positions:
-                if position not in cells:
-                    continue
+            for position, kind, text in editor.raw_values(r1, c1, r2, c2):
                 stale = self._stale_covering(key, position)
                 if stale is not None:
                     values = self._evaluate(stale, depth + 1)
                     yield position, values[position[0] - stale.area[0]][position[1] - stale.area[1]]
                 else:
-                    value = self._element_value(editor, cells[position])
+                    value = self._raw_value(kind, text)
                     if value is not None:
                         yield position, value
             return
@@ -361,31 +344,24 @@ class Recalculation:
 
     def _used_area(self, key: str) -> tuple[int, int]:
         if key in self.editors:
-            cells = self.editors[key][1].cells
-        else:
-            cells = {split_cell(ref): None for ref in self.book.cells(self._original_name(key))}
+            return self.editors[key][1].used_area()
+        cells = [split_cell(ref) for ref in self.book.cells(self._original_name(key))]
         if not cells:
             return (1, 1)
         return max(r for r, _ in cells), max(c for _, c in cells)
 
-    def _element_value(self, editor: Any, c: etree._Element) -> object:
-        kind = c.get("t", "n")
+    def _raw_value(self, kind: str, text: str | None) -> object:
+        """A cell's value from its type and value text, as Excel would read it."""
         if kind == "inlineStr":
-            inline = c.find(editor._tag("is"))
-            if inline is None:
-                return ""
-            return "".join(t.text or "" for t in inline.iter() if local_name(t.tag) == "t")
-        v = c.find(editor._tag("v"))
-        if v is None or v.text is None:
+            return text
+        if text is None:
             return None
-        text = v.text
         if kind == "s":
             try:
                 return self.book.shared_strings[int(text)]
             except (ValueError, IndexError):
                 return None
         if kind == "str":
-
             return decode_xstring(text)
         if kind == "b":
             return text.strip() in ("1", "true")
@@ -474,7 +450,7 @@ class _NotComputedMark:
 _NOT_COMPUTED = _NotComputedMark()
 
 
-def recalculate(book: WorkbookFile, editors: dict[str, Any], changed: dict[str, set[Position]],
+def recalculate(book: WorkbookFile, editors: dict[str, SheetEditor], changed: dict[str, CellAreas],
                 write: Callable[[_Formula, list[list[object]]], None], date1904: bool = False) -> list[str]:
     """Compute the formulas of ``editors`` whose cached values ``changed`` made stale.
 
@@ -489,24 +465,17 @@ def recalculate(book: WorkbookFile, editors: dict[str, Any], changed: dict[str, 
     return recalculation.not_computed
 
 
-def _touches(area: Area, dirty_cells: dict[str, set[Position]]) -> bool:
+def _touches(area: Area, dirty_cells: dict[str, CellAreas]) -> bool:
     key, r1, c1, r2, c2 = area
     cells = dirty_cells.get(key)
-    if not cells:
-        return False
-    if (r2 - r1 + 1) * (c2 - c1 + 1) < len(cells):
-        return any((r, c) in cells for r in range(r1, r2 + 1) for c in range(c1, c2 + 1))
-    return any(r1 <= r <= r2 and c1 <= c <= c2 for r, c in cells)
+    return bool(cells) and cells.touches(r1, c1, r2, c2)  # type: ignore[union-attr]
 
 
-def _shared_masters(editor: Any) -> dict[str, tuple[str, str]]:
-    """``{si: (formula text, master cell)}`` of the sheet's shared formulas."""
-    masters = {}
-    for position, c in editor.cells.items():
-        f = c.find(editor._tag("f"))
-        if f is not None and f.get("t") == "shared" and f.text and f.get("si") is not None:
-            masters[f.get("si", "")] = (f.text, cell_name(*position))
-    return masters
+def _copy(areas: CellAreas) -> CellAreas:
+    copied = CellAreas()
+    copied.blocks = list(areas.blocks)
+    copied.cells = set(areas.cells)
+    return copied
 
 
 def _translate(text: str, origin: str, destination: str) -> str:
