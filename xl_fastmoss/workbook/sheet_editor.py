@@ -125,15 +125,31 @@ class CellAreas:
     def __init__(self) -> None:
         self.blocks: list[tuple[int, int, int, int]] = []
         self.cells: set[Position] = set()
+        #: The block holding them all: an area outside it touches none.
+        self.bounds: tuple[int, int, int, int] | None = None
 
     def add(self, position: Position) -> None:
         self.cells.add(position)
+        self._grow(position[0], position[1], position[0], position[1])
 
     def add_block(self, first_row: int, first_column: int, last_row: int, last_column: int) -> None:
         if (first_row, first_column) == (last_row, last_column):
             self.cells.add((first_row, first_column))
         else:
             self.blocks.append((first_row, first_column, last_row, last_column))
+        self._grow(first_row, first_column, last_row, last_column)
+
+    def copy(self) -> CellAreas:
+        copied = CellAreas()
+        copied.blocks, copied.cells, copied.bounds = list(self.blocks), set(self.cells), self.bounds
+        return copied
+
+    def _grow(self, r1: int, c1: int, r2: int, c2: int) -> None:
+        if self.bounds is None:
+            self.bounds = (r1, c1, r2, c2)
+        else:
+            b1, d1, b2, d2 = self.bounds
+            self.bounds = (min(b1, r1), min(d1, c1), max(b2, r2), max(d2, c2))
 
     def __bool__(self) -> bool:
         return bool(self.blocks or self.cells)
@@ -146,6 +162,11 @@ class CellAreas:
 
     def touches(self, first_row: int, first_column: int, last_row: int, last_column: int) -> bool:
         """Whether a cell of the area is among these."""
+        if self.bounds is None:
+            return False
+        b1, d1, b2, d2 = self.bounds
+        if first_row > b2 or last_row < b1 or first_column > d2 or last_column < d1:
+            return False
         for r1, c1, r2, c2 in self.blocks:
             if r1 <= last_row and first_row <= r2 and c1 <= last_column and first_column <= c2:
                 return True
@@ -250,12 +271,12 @@ class SheetEditor:
         content_end = data.find(end_tag, content_start)
         if content_end < 0:
             raise WorkbookError(f"{self.where} is not well-formed XML (sheetData is not closed)")
-        content = memoryview(data)[content_start:content_end]
-        if b"<!" in content or b"<?" in content:
+        def holds(text: bytes) -> bool:
+            return data.find(text, content_start, content_end) >= 0
+        if holds(b"<!") or holds(b"<?"):
             raise _NeedsNormalising
         other_rows = re.compile(rb"<(?!" + re.escape(prefix) + rb"row(?=[\s>/]))(?:[A-Za-z_][\w.-]*:)?row(?=[\s>/])")
-        if (b":row" in content or (prefix and b"<row" in content)) and other_rows.search(data, content_start,
-                                                                                        content_end):
+        if (holds(b":row") or (prefix and holds(b"<row"))) and other_rows.search(data, content_start, content_end):
             raise WorkbookError(f"{self.where}: its rows are written with more than one namespace prefix; "
                                 "save it from Excel")
         self.data = data
@@ -470,6 +491,11 @@ class SheetEditor:
         element = row.element
         row_style = (element.get("s") if element is not None and element.get("customFormat") in ("1", "true")
                      else None)
+        last_column = first_column + len(contents) - 1
+        if not touch and not any(first_column <= c <= last_column for c in row.cells) and not any(
+                first_column <= c <= last_column for c in row.written):
+            self._write_new_cells(row, first_column, contents, date_style, row_style)
+            return
         for offset, content in enumerate(contents):
             column = first_column + offset
             if touch:
@@ -493,15 +519,33 @@ class SheetEditor:
                     continue
                 style = row_style or self._column_style(column)
                 attributes = [("s", style)] if style else []
-            if content[0] == "date":
-                new_style = date_style(attribute_number(style, self.where, "a style", 0), content[2])
-                if str(new_style) != (style or "0"):
-                    attributes = [("s", str(new_style))] + [(n, v) for n, v in attributes if n != "s"]
-                content = ("n", repr(content[1]))
-            elif content[0] == "empty" and style is None:
+            if content[0] == "empty" and style is None:
                 row.written.pop(column, None)  # a plain cell emptied is no cell
                 continue
-            row.written[column] = self._cell_text(p, number, column, attributes, content)
+            row.written[column] = self._cell_text(p, number, column, attributes, content, date_style)
+
+    def _write_new_cells(self, row: _Row, first_column: int, contents: list[Content],
+                         date_style: Callable[[int, int], int], row_style: str | None) -> None:
+        """:meth:`write_row` into columns of a row holding no cell yet: the usual case of a table, made quick."""
+        p = self.text_prefix
+        number = str(row.number)
+        written = row.written
+        for offset, content in enumerate(contents):
+            kind = content[0]
+            if kind == "empty":
+                continue
+            column = first_column + offset
+            style = row_style or self._column_style(column)
+            start = f'<{p}c r="{_letters(column)}{number}"' + (f' s="{style}"' if style else "")
+            if kind == "s":
+                text = _escape_text(encode_xstring(content[1]))
+                written[column] = (f'{start} t="inlineStr"><{p}is><{p}t xml:space="preserve">{text}</{p}t></{p}is>'
+                                   f'</{p}c>').encode()
+            elif kind == "n":
+                written[column] = f"{start}><{p}v>{content[1]}</{p}v></{p}c>".encode()
+            else:
+                written[column] = self._cell_text(p, row.number, column, [("s", style)] if style else [], content,
+                                                  date_style)
 
     def set_value(self, position: Position, content: Content) -> None:
         """Give a cell a computed value (a cell of an array formula's result), keeping its style.
@@ -560,7 +604,14 @@ class SheetEditor:
             return False
         return all(local_name(child.tag) in ("f", "v", "is") for child in c)
 
-    def _cell_text(self, p: str, row: int, column: int, attributes: list[tuple[str, str]], content: Content) -> bytes:
+    def _cell_text(self, p: str, row: int, column: int, attributes: list[tuple[str, str]], content: Content,
+                   date_style: Callable[[int, int], int]) -> bytes:
+        if content[0] == "date":
+            style = next((value for name, value in attributes if name == "s"), None)
+            new_style = date_style(attribute_number(style, self.where, "a style", 0), content[2])
+            if str(new_style) != (style or "0"):
+                attributes = [("s", str(new_style))] + [(n, v) for n, v in attributes if n != "s"]
+            content = ("n", repr(content[1]))
         ref = f"{_letters(column)}{row}"
         attrs = "".join(f' {name}="{_escape_attribute(value)}"' for name, value in attributes)
         kind = content[0]
@@ -671,13 +722,67 @@ class SheetEditor:
         return bisect_right(self.starts, offset) - 1
 
     def formula_cells(self) -> list[FormulaCell]:
-        """Every cell formula of the sheet, row by row in file order."""
+        """Every cell formula of the sheet, by position.
+
+        Read from the bytes of the rows not parsed (a sheet of data may hold a formula a row): a
+        cell's start tag, its ``f`` and whether a value follows; a row whose formula cell has no
+        ``r`` is parsed instead.
+        """
         found: list[FormulaCell] = []
-        formula = re.compile(rb"<" + re.escape(self.prefix) + rb"f(?=[\s/>])")
-        wanted = sorted({self._row_at(m.start()) for m in formula.finditer(self.data, self.content_start,
-                                                                             self.content_end)})
-        parsed = {number for number in self.rows}
-        for number, cells in self._row_cells(i for i in wanted if self.numbers[i] not in parsed):
+        p = re.escape(self.prefix)
+        slow: set[int] = set()
+        data = self.data
+        # The usual form first, in one pass: <c r="G2" s="1"><f>E2*F2</f><v>9.5</v></c>.
+        usual = re.compile(rb'<' + p + rb'c r="([A-Z]{1,3})[0-9]+"((?: [\w:.-]+="[^"]*")*)>(<' + p
+                           + rb'f>([^<&\r]*)</' + p + rb'f>)(<' + p + rb'v>[^<]+</' + p + rb'v>|<' + p + rb'is[\s/>])?')
+        done: set[int] = set()
+        for match in usual.finditer(data, self.content_start, self.content_end):
+            index = self._row_at(match.start())
+            number = self.numbers[index]
+            if number in self.rows or self.index_of[number] != index:
+                continue
+            letters, attributes, _, text, value = match.groups()
+            column = _column_of(letters.decode() + "1")
+            if column is None:
+                continue
+            done.add(match.start(3))
+            found.append(FormulaCell((number, column), text.decode("utf-8"), "normal", None, None,
+                                     b" cm=" in attributes, value is not None))
+        formula_tag = re.compile(rb"<" + p + rb"f(?=[\s/>])")
+        cell_start = re.compile(rb"<" + p + rb"c(?=[\s>])")
+        cell_end = b"</" + self.prefix + b"c"
+        value = re.compile(rb"<" + p + rb"v(?:\s[^>]*)?>([^<]+)</|<" + p + rb"is[\s/>]")
+        for match in formula_tag.finditer(data, self.content_start, self.content_end):
+            if match.start() in done:
+                continue
+            index = self._row_at(match.start())
+            number = self.numbers[index]
+            if number in self.rows or self.index_of[number] != index or index in slow:
+                continue
+            start = max(data.rfind(b"<" + self.prefix + b"c ", self.starts[index], match.start()),
+                        data.rfind(b"<" + self.prefix + b"c>", self.starts[index], match.start()))
+            tag = _START_TAG.match(data, start) if start >= 0 else None
+            if tag is None or not cell_start.match(data, start):
+                slow.add(index)
+                continue
+            attributes = _attributes(tag.group(0))
+            column = _column_of(attributes.get("r", ""))
+            if column is None:
+                slow.add(index)
+                continue
+            end = data.find(cell_end, match.start(), self.ends[index])
+            f_tag = _START_TAG.match(data, match.start())
+            if end < 0 or f_tag is None:
+                slow.add(index)
+                continue
+            f_attributes = _attributes(f_tag.group(0))
+            text = ""
+            if not f_tag.group(0).endswith(b"/>"):
+                text = _xml_text(data[f_tag.end():data.find(b"<", f_tag.end())])
+            cached = value.search(data, tag.end(), end) is not None
+            found.append(FormulaCell((number, column), text, f_attributes.get("t", "normal"), f_attributes.get("ref"),
+                                     f_attributes.get("si"), "cm" in attributes, cached))
+        for number, cells in self._row_cells(sorted(slow)):
             found.extend(self._formulas_of(number, cells))
         for number in sorted(self.rows):
             found.extend(self._formulas_of(number, self.rows[number].cells))
@@ -929,6 +1034,31 @@ class SheetEditor:
             prefix = match.group(1).decode() if match.group(1) else None
             return b"" if inherited.get(prefix) == match.group(2).decode() else match.group(0)
         return _INHERITED.sub(keep, text[:end]) + text[end:]
+
+
+_QUOTED_ATTRIBUTE = re.compile(rb"""\s([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_CHARACTER_REFERENCE = re.compile(r"&#(x[0-9A-Fa-f]+|[0-9]+);")
+
+
+def _attributes(start_tag: bytes) -> dict[str, str]:
+    """The attributes of a start tag, their values decoded as an XML parser decodes them."""
+    return {name.decode(): _xml_text(double if double is not None else single, attribute=True)
+            for name, double, single in _QUOTED_ATTRIBUTE.findall(start_tag)}
+
+
+def _xml_text(raw: bytes, attribute: bool = False) -> str:
+    """Text as an XML parser gives it: line ends made one, references decoded."""
+    text = raw.decode("utf-8")
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if attribute and ("\n" in text or "\t" in text):
+        text = text.replace("\n", " ").replace("\t", " ")
+    if "&" in text:
+        text = _CHARACTER_REFERENCE.sub(lambda m: chr(int(m.group(1)[1:], 16) if m.group(1)[0] == "x"
+                                                      else int(m.group(1))), text)
+        text = text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace("&apos;", "'")
+        text = text.replace("&amp;", "&")
+    return text
 
 
 def _written_value(text: bytes) -> tuple[str, str | None]:

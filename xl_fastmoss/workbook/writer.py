@@ -518,15 +518,16 @@ def _overlap(editor: SheetEditor, table: _Table, occupied: list[tuple[int, int, 
              old_spill: set) -> str | None:
     """Why the table may not go where it is asked: filled or merged cells in its way."""
     editor.prepare(table.row, table.last_row)
-    filled = []
+    filled: list[tuple[int, int]] = []
     for r in range(table.row, table.last_row + 1):
         row = editor.row(r)
-        taken = [(c1, c2) for r1, c1, r2, c2 in occupied if r1 <= r <= r2]
-        for c in range(table.column, table.last_column + 1):
-            if any(c1 <= c <= c2 for c1, c2 in taken):
-                filled.append((r, c))
-            elif row is not None and _in_the_way(editor, row.cells.get(c), (r, c), table, old_spill):
-                filled.append((r, c))
+        taken = [(max(c1, table.column), min(c2, table.last_column)) for r1, c1, r2, c2 in occupied
+                 if r1 <= r <= r2 and c1 <= table.last_column and table.column <= c2]
+        in_the_way = {c for first, last in taken for c in range(first, last + 1)}
+        if row is not None:
+            in_the_way.update(c for c, cell in row.cells.items() if table.column <= c <= table.last_column
+                              and _in_the_way(editor, cell, (r, c), table, old_spill))
+        filled.extend((r, c) for c in sorted(in_the_way))
     merged = []
     for ref in editor.merged_ranges():
         try:
@@ -565,24 +566,31 @@ def _write_table(editor: SheetEditor, table: _Table, styles: _Styles, date1904: 
         return
     editor.prepare(table.row, table.last_row)
     for i, values_row in enumerate(table.values):
-        contents = []
-        for j, value in enumerate(values_row):
-            try:
-                content = _content(value, date1904)
-            except TypeError:
-                raise WorkbookError(
-                    f"{_address(table.sheet, cell_name(table.row + i, table.column + j))}: cannot write a value of "
-                    f"type {type(value).__name__} ({value!r:.60})"
-                ) from None
+        try:
+            contents = [_content(value, date1904) for value in values_row]
+        except TypeError:
+            j, value = next((j, v) for j, v in enumerate(values_row) if _is_unwritable(v, date1904))
+            raise WorkbookError(
+                f"{_address(table.sheet, cell_name(table.row + i, table.column + j))}: cannot write a value of "
+                f"type {type(value).__name__} ({value!r:.60})"
+            ) from None
+        for j, content in enumerate(contents):
             if content[0] == "s" and len(content[1]) > MAX_TEXT_LENGTH:
                 warnings.append(
                     f"{_address(table.sheet, cell_name(table.row + i, table.column + j))}: text of "
                     f"{len(content[1])} characters cut to {MAX_TEXT_LENGTH}, the most a cell holds"
                 )
-                content = ("s", content[1][:MAX_TEXT_LENGTH])
-            contents.append(content)
+                contents[j] = ("s", content[1][:MAX_TEXT_LENGTH])
         editor.write_row(table.row + i, table.column, contents, styles.with_date_format)
     editor.touched_cells.add_block(table.row, table.column, table.last_row, table.last_column)
+
+
+def _is_unwritable(value: object, date1904: bool) -> bool:
+    try:
+        _content(value, date1904)
+    except TypeError:
+        return True
+    return False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -598,6 +606,19 @@ def _content(value: object, date1904: bool) -> tuple:
     NaN and NaT are empty cells, infinities ``#NUM!``, a :class:`CellError` an error value, and
     an integer Excel cannot hold exactly (16 digits or more) is written as its text.
     """
+    kind = type(value)  # the plain types first: a table holds mostly these
+    if kind is str:
+        return ("s", value)
+    if kind is float:
+        if value != value:
+            return ("empty",)
+        if value in (math.inf, -math.inf):
+            return ("e", "#NUM!")
+        return ("n", repr(value))
+    if kind is int:
+        if -LARGEST_EXACT_INTEGER < value < LARGEST_EXACT_INTEGER:  # type: ignore[operator]
+            return ("n", str(value))
+        return ("s", str(value))
     if value is None:
         return ("empty",)
     if isinstance(value, bool) or type(value).__name__ == "bool_":
