@@ -16,6 +16,7 @@ from __future__ import annotations
 import struct
 import zipfile
 import zlib
+from collections.abc import Iterable
 from typing import BinaryIO
 
 __all__ = ["ArchiveWriter"]
@@ -63,18 +64,33 @@ class ArchiveWriter:
             left -= len(piece)
         self.offset += info.compress_size
 
-    def write(self, info: zipfile.ZipInfo, data: bytes) -> None:
-        """Write ``data`` as the entry ``info`` (its name, time, compression and attributes)."""
+    def write(self, info: zipfile.ZipInfo, data: bytes | Iterable[bytes]) -> None:
+        """Write ``data`` (bytes, or pieces compressed as they come) as the entry ``info`` (its
+        name, time, compression and attributes). The file must be seekable: the local header,
+        which comes first, gets the sizes and CRC once the data is written."""
         if info.compress_type == zipfile.ZIP_DEFLATED:
             compressor = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -15)
-            stored = compressor.compress(data) + compressor.flush()
-        elif info.compress_type == zipfile.ZIP_STORED:
-            stored = data
-        else:
+        elif info.compress_type != zipfile.ZIP_STORED:
             raise ValueError(f"{info.filename}: compression method {info.compress_type} cannot be written")
-        self._header(info, zlib.crc32(data), len(stored), len(data), 0, info.compress_type)
-        self.file.write(stored)
-        self.offset += len(stored)
+        start, header_offset = self.file.tell(), self.offset
+        self._header(info, 0, 0, 0, 0, info.compress_type)
+        self.central.pop()
+        crc = size = compressed = 0
+        for piece in [data] if isinstance(data, bytes) else data:
+            crc, size = zlib.crc32(piece, crc), size + len(piece)
+            stored = compressor.compress(piece) if info.compress_type == zipfile.ZIP_DEFLATED else piece
+            self.file.write(stored)
+            compressed += len(stored)
+        if info.compress_type == zipfile.ZIP_DEFLATED:
+            stored = compressor.flush()
+            self.file.write(stored)
+            compressed += len(stored)
+        end = self.file.tell()
+        self.file.seek(start)
+        self.offset = header_offset
+        self._header(info, crc, compressed, size, 0, info.compress_type)
+        self.file.seek(end)
+        self.offset += compressed
 
     def close(self) -> None:
         """Write the central directory and its end record."""
@@ -86,7 +102,7 @@ class ArchiveWriter:
                                   self.offset, 0))
 
     def _header(self, info: zipfile.ZipInfo, crc: int, compressed: int, size: int, flags: int, method: int) -> None:
-        if max(compressed, size, self.offset) >= _LIMIT:
+        if max(compressed, size, self.offset + compressed) >= _LIMIT:
             raise ValueError(f"{info.filename}: the archive would need ZIP64")
         try:
             name = info.filename.encode("ascii")

@@ -430,10 +430,11 @@ def _source_of(rels_part: str) -> str:
     return posixpath.join(posixpath.dirname(folder), name.removesuffix(".rels"))
 
 
-def write_package(src: Path, dst: Path, replaced: Mapping[str, bytes], removed: Iterable[str] = (),
+def write_package(src: Path, dst: Path, replaced: Mapping[str, bytes | Iterable[bytes]], removed: Iterable[str] = (),
                   before_replace: Callable[[], None] | None = None, package: PackageFile | None = None) -> None:
     """Copy the package ``src`` to ``dst`` with some parts replaced or removed, whole or not at all.
 
+    A replaced part is its bytes, or its pieces (compressed as they come, never held whole).
     Every other entry keeps its name, time, compression and attributes, and its compressed bytes
     as they are (:mod:`.archive`); each is first read through the same caps and checks as a part
     read (:class:`PackageFile`), unless ``package`` (``src`` opened) has read it whole already.
@@ -464,7 +465,7 @@ def write_package(src: Path, dst: Path, replaced: Mapping[str, bytes], removed: 
         raise WorkbookError(f"{dst}: cannot be written ({_reason(error)})") from None
 
 
-def _copy_entries(src: Path, temporary: Path, package: PackageFile, replaced: Mapping[str, bytes],
+def _copy_entries(src: Path, temporary: Path, package: PackageFile, replaced: Mapping[str, bytes | Iterable[bytes]],
                   removed: set[str]) -> None:
     copied = 0
     with open(src, "rb") as source, open(temporary, "wb") as out:

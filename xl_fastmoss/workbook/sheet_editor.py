@@ -53,6 +53,8 @@ _TYPE_ATTRIBUTE = re.compile(rb'\st="([A-Za-z]+)"')
 _ATTRIBUTE = re.compile(rb'\s([\w:.-]+)="([^"]*)"')
 #: Rows parsed at once when a range is only read (its tree is dropped afterwards).
 _BATCH_ROWS = 2000
+#: The most bytes :meth:`SheetEditor.chunks` gives at once.
+_PIECE = 1 << 20
 
 
 def _skipping(pattern: bytes) -> re.Pattern[bytes]:
@@ -908,51 +910,60 @@ class SheetEditor:
         self._dimension = "A1" if extents is None else range_text(*extents)
 
     def tobytes(self) -> bytes:
-        """The edited part; checked to be well-formed XML."""
+        """The edited part, whole; checked to be well-formed XML."""
+        return b"".join(self.chunks())
+
+    def chunks(self) -> Iterator[bytes]:
+        """The edited part as pieces, for a writer that compresses as it goes: the part is never
+        held whole. Checked to be well-formed XML as it is given (WorkbookError at the end)."""
+        checker = etree.XMLParser(target=_Nothing(), resolve_entities=False, no_network=True,  # type: ignore[arg-type]
+                                  huge_tree=True)
+        try:
+            for piece in self._pieces():
+                for start in range(0, len(piece), _PIECE):
+                    chunk = bytes(piece[start:start + _PIECE])
+                    checker.feed(chunk)
+                    yield chunk
+            checker.close()
+        except etree.XMLSyntaxError as error:
+            raise WorkbookError(f"{self.where} is not well-formed XML ({error})") from None
+
+    def _pieces(self) -> Iterator[bytes | memoryview]:
         if self._dimension is None:
             self.finish()
-        pieces: list[bytes | memoryview] = []
         data = memoryview(self.data)
         if not _DECLARATION.match(self.data):
-            pieces.append(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n')
-        pieces.extend(self._head_with_dimension())
-        edits: list[tuple[int, int, int, int, bytes]] = []  # (offset, new rows first, number, end, text)
+            yield b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
+        yield from self._head_with_dimension()
+        edits: list[tuple[int, int, int, int, _Row]] = []  # (offset, new rows first, number, end, row)
         from bisect import bisect_right
 
         for number, row in self.rows.items():
             if row.index is not None:
                 if row.changed:
-                    edits.append((self.starts[row.index], 1, number, self.ends[row.index], self._row_text(row)))
+                    edits.append((self.starts[row.index], 1, number, self.ends[row.index], row))
                 continue
             successor = bisect_right(self.sorted_numbers, number)
             offset = (self.starts[self.index_of[self.sorted_numbers[successor]]]
                       if successor < len(self.sorted_numbers) else self.content_end)
-            edits.append((offset, 0, number, offset, self._row_text(row)))
+            edits.append((offset, 0, number, offset, row))
         edits.sort(key=lambda edit: edit[:3])
         position = self.content_start
-        for offset, _, _, end, text in edits:
+        for offset, _, _, end, row in edits:
             if offset > position:
-                pieces.append(data[position:offset])
-            pieces.append(text)
+                yield data[position:offset]
+            yield self._row_text(row)  # made when it is written: the rows' text is never all held
             position = max(position, end)
-        pieces.append(data[position:self.tail_start])
+        yield data[position:self.tail_start]
         if self._tail_changed:
             tail = self.tail_root()
-            pieces.append(_escape_text(tail.text or "").encode())
+            yield _escape_text(tail.text or "").encode()
             inherited = tail.nsmap
-            pieces.extend(self._serialised(child, inherited) for child in tail)
+            for child in tail:
+                yield self._serialised(child, inherited)
         else:
-            pieces.append(data[self.tail_start:self.tail_end])
-        pieces.append(data[self.tail_end:])
-        out = b"".join(pieces)
-        checker = etree.XMLParser(target=_Nothing(), resolve_entities=False, no_network=True,  # type: ignore[arg-type]
-                                  huge_tree=True)
-        try:
-            checker.feed(out)
-            checker.close()
-        except etree.XMLSyntaxError as error:
-            raise WorkbookError(f"{self.where} is not well-formed XML ({error})") from None
-        return out
+            yield data[self.tail_start:self.tail_end]
+        yield data[self.tail_end:]
 
     def _head_with_dimension(self) -> list[bytes | memoryview]:
         data = memoryview(self.data)

@@ -25,7 +25,7 @@ import numbers
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from lxml import etree
 
@@ -182,20 +182,24 @@ def write_values_copy(
     book = book if book is not None else WorkbookFile.open(src)
     report = WriteReport()
     try:
-        replaced, removed = _edit(book, tables, rewrite_spill_refs, partial, macro_free, report)
+        replaced, removed, editors = _edit(book, tables, rewrite_spill_refs, partial, macro_free, report)
     except etree.XMLSyntaxError as error:
         raise WorkbookError(f"{src}: a part is not well-formed XML ({error})") from None
     if replaced is None:
         return report
-    write_package(src, dst, replaced, removed, before_replace, book.package)
+    parts: dict[str, bytes | Iterable[bytes]] = dict(replaced)
+    for sheet, editor in editors.items():
+        if editor.changed:
+            parts[book.sheet_part(sheet)] = editor.chunks()
+    write_package(src, dst, parts, removed, before_replace, book.package)
     return report
 
 
 def _edit(book: WorkbookFile, tables, rewrite_spill_refs: SpillRewriter | None, partial: bool,
-          macro_free: bool, report: WriteReport) -> tuple[dict[str, bytes] | None, set[str]]:
+          macro_free: bool, report: WriteReport) -> tuple[dict[str, bytes] | None, set[str], dict[str, SheetEditor]]:
     placement = _place_tables(book, _plan(book, tables), report)
     if report.conflicts and not partial:
-        return None, set()
+        return None, set(), {}
     for editor, table, old_spill in placement.placed:
         if old_spill:
             editor.prepare(min(r for r, _ in old_spill), max(r for r, _ in old_spill))
@@ -212,7 +216,7 @@ def _edit(book: WorkbookFile, tables, rewrite_spill_refs: SpillRewriter | None, 
     report.removed.extend(_remove_macro_buttons(book, replaced))
     if macro_free:
         report.removed.extend(_remove_vba(book, replaced, removed))
-    return replaced, removed
+    return replaced, removed, placement.editors
 
 
 @dataclass
@@ -262,12 +266,12 @@ def _rewrite_sheets(book: WorkbookFile, placement: _Placement, rewrite: SpillRew
 
 def _changed_parts(book: WorkbookFile, placement: _Placement, styles: _Styles, formulas_changed: bool,
                    rewrite_spill_refs: SpillRewriter | None) -> tuple[dict[str, bytes], set[str]]:
-    """The parts of the copy that differ from the source's, and the parts it drops."""
+    """The parts of the copy that differ from the source's, and the parts it drops (the edited
+    sheets are written as they are compressed: :func:`write_values_copy` adds them)."""
     replaced: dict[str, bytes] = {}
-    for sheet, editor in placement.editors.items():
+    for editor in placement.editors.values():
         if editor.changed:
             editor.finish()
-            replaced[book.sheet_part(sheet)] = editor.tobytes()
     removed: set[str] = set()
     workbook_xml = book.package.read(book.workbook_part)
     replaced[book.workbook_part] = _edit_workbook(book, workbook_xml, placement.accepted, rewrite_spill_refs)
