@@ -83,3 +83,15 @@ def test_sheets_whose_formulas_never_call_fm_are_never_read_cell_by_cell(tmp_pat
     assert [cell.address for cell in find_fm_cells(book)] == ["Data!A1"]
     assert book.worksheet_names == ["Data", "Data2"] and len(read) == 1
     assert book.survey("Data2").exact and not book.survey("Data2").mentions("fm_")
+
+
+def test_a_sheet_without_row_ends_is_scanned_within_bounds():
+    from package_helpers import MAIN as ns
+
+    text = f'<worksheet xmlns="{ns}"><sheetData><row r="1"><c r="A1"><f>SUM(B1)</f><v>1</v></c>'.encode()
+    filler = b"<c><v>1</v></c>" * 70_000  # about 1 MB of cells, never a row end
+    found = survey_sheet([text] + [filler] * 40 + [b"</row></sheetData></worksheet>"])
+    assert found.exact and found.formulas and found.may_have_uncached_formulas and found.mentions("sum(b1)")
+    # 5 MB of text with no "<" in it: held no further than 4 MB, then the answer is "maybe".
+    giant = survey_sheet([text, b"<c><is><t>"] + [b"x" * (1 << 20)] * 5 + [b"</t></is></c></row></sheetData>"])
+    assert not giant.exact and giant.mentions("fm_")

@@ -9,7 +9,8 @@ A workbook file may be hostile, so every part is read here, and only here, withi
 entry named with ``..`` or an absolute path, an encrypted or corrupt entry, an XML part with a
 DOCTYPE, a part that decompresses past :data:`MAX_PART_BYTES` or a package past
 :data:`MAX_PACKAGE_BYTES` is refused with one line naming it, checked while decompressing, not
-only from the sizes the zip declares.
+only from the sizes the zip declares. A part a copy keeps unchanged is read through the same
+way (once: :attr:`PackageFile.verified`) before its compressed bytes are copied.
 """
 
 from __future__ import annotations

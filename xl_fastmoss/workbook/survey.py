@@ -36,6 +36,8 @@ _UNCACHED = re.compile(rb"(?:</f>|<f\b[^>]*/>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>"
 _PREFIXED_UNCACHED = re.compile(
     rb"(?:</(?:[\w.-]+:)?f>|<(?:[\w.-]+:)?f\b[^>]*/>)\s*(?:<(?:[\w.-]+:)?v\s*/>|<(?:[\w.-]+:)?v>\s*</(?:[\w.-]+:)?v>)?"
     rb"\s*</(?:[\w.-]+:)?c>")
+#: The most bytes held while looking for the end of a row.
+_MOST_HELD = 4 << 20
 _ENTITIES = ((b"&lt;", b"<"), (b"&gt;", b">"), (b"&quot;", b'"'), (b"&apos;", b"'"), (b"&amp;", b"&"))
 
 
@@ -103,8 +105,17 @@ class _Scan:
             return
         cut = self.buffer.rfind(self.row_end)
         if cut < 0:
-            return
-        cut += len(self.row_end)
+            if len(self.buffer) <= _MOST_HELD:
+                return
+            # A row past 4 MB (or no rows at all): cut where an element starts, as a formula's
+            # text never holds a "<"; a formula's end and its cell's may then fall apart.
+            cut = self.buffer.rfind(b"<")
+            if cut <= 0:
+                self.exact = False
+                return
+            self.uncached = True
+        else:
+            cut += len(self.row_end)
         self._segment(self.buffer[:cut])
         self.buffer = self.buffer[cut:]
 
@@ -155,5 +166,5 @@ class _Scan:
             self.texts.append(text.lower())
         if not self.formulas and _CELL_FORMULA.search(segment):
             self.formulas = True
-        if self.formulas and not self.uncached:
+        if not self.uncached and self.formulas:
             self.uncached = bool((_PREFIXED_UNCACHED if prefixed else _UNCACHED).search(segment))

@@ -1,12 +1,15 @@
 """Write a values copy of a workbook: each FM_ formula replaced by its table as plain values.
 
-The copy is made part by part with zipfile and lxml, never by loading the workbook into an
-object model, so charts, drawings, images, VBA and everything else it does not need to change
-stay byte for byte what they were. Only the worksheets that receive a table or whose formulas
-use a spill reference to one, ``workbook.xml`` (to ask for a recalculation on open), and, when
-formulas changed and the workbook has a calculation chain, the content types and workbook
-relationships that list it, are rewritten; ``styles.xml`` only when a date lands in a cell
-without a date format.
+The copy is made part by part, never by loading the workbook into an object model, so charts,
+drawings, images, VBA and everything else it does not need to change stay byte for byte what
+they were (their compressed bytes too: :mod:`.archive`). Only the worksheets that receive a
+table, whose formulas use a spill reference to one or read a changed cell, ``workbook.xml`` (to
+ask for a recalculation on open), and, when formulas changed and the workbook has a
+calculation chain, the content types and workbook relationships that list it, are rewritten;
+``styles.xml`` only when a date lands in a cell without a date format. Which sheets those are is
+told by a scan of each sheet's bytes (:mod:`.survey`); the others are never parsed. A sheet
+rewritten is edited row by row (:mod:`.sheet_editor`): its other rows stay the bytes they were,
+and a table costs what its own cells cost, however many rows the sheet holds.
 
 A values copy is for people without the add-in, who often open it in Protected View, where
 Excel does not recalculate: so every other formula that depends on a written table gets its
