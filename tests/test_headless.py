@@ -157,13 +157,14 @@ def test_a_kill_during_the_write_leaves_the_old_output_intact(dashboard, fake_en
     output = tmp_path / "values.xlsx"
     output.write_bytes(b"old copy")
     script = textwrap.dedent(f"""
-        import time, zipfile, sys
-        real = zipfile.ZipFile.writestr
+        import time, sys
+        from xl_fastmoss.workbook.archive import ArchiveWriter
+        real = ArchiveWriter.write
         def slow(self, *a, **k):
             real(self, *a, **k)
             print("writing", flush=True)
             time.sleep(30)
-        zipfile.ZipFile.writestr = slow
+        ArchiveWriter.write = slow
         from xl_fastmoss.cli import main
         main(["refresh", {str(dashboard)!r}, "--output", {str(output)!r}])
     """)

@@ -2,6 +2,7 @@
 they show the right number in every formula, hold no button that cannot work, and an .xlsx copy
 of an .xlsm holds no macros."""
 
+import re
 import zipfile
 
 import pytest
@@ -176,3 +177,90 @@ def test_the_demo_writes_an_xlsx_copy(tmp_path):
     result = CliRunner().invoke(main, ["demo", "--output", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["FastMossDashboard-values.xlsx"]
+
+
+@pytest.fixture
+def with_data(tmp_path):
+    """A dashboard with one FM_ table, and a sheet of data (error values, formulas) that reads no table.
+
+    The whole file is deflated at level 1, so that a part compressed again (zipfile writes 6) would show.
+    """
+    book = Workbook()
+    daily = book.active
+    daily.title = "Daily"
+    daily["A1"] = '=FM_MOSTPROMOTED("US",14,"day","2026-04-01","rows",3,"fields","rank,name")'
+    daily["D1"] = "=Data!A1"
+    daily["E1"] = "Top shops"
+    data = book.create_sheet("Data")
+    for row in range(1, 2001):
+        data.append([row, f"shop {row % 17}", "#N/A", f"=A{row}*2"])
+    path = tmp_path / "with-data.xlsx"
+    book.save(path)
+    with zipfile.ZipFile(path) as archive:
+        items = [(info.filename, archive.read(info.filename)) for info in archive.infolist()]
+    # As Excel saves them: the formulas with their values.
+    items = [(name, re.sub(rb"<f>A(\d+)\*2</f><v></v>", lambda m: b"<f>A%s*2</f><v>%d</v>" % (
+        m.group(1), 2 * int(m.group(1))), content)) for name, content in items]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for name, content in items:
+            archive.writestr(name, content)
+    return path
+
+
+def stored(path, name):
+    """(CRC, compressed bytes) of an entry as the zip stores it."""
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(name)
+    with open(path, "rb") as file:
+        file.seek(info.header_offset)
+        header = file.read(30)
+        file.seek(info.header_offset + 30 + int.from_bytes(header[26:28], "little")
+                  + int.from_bytes(header[28:30], "little"))
+        return info.CRC, file.read(info.compress_size)
+
+
+def test_a_sheet_without_fm_formulas_is_copied_as_it_was_stored(with_data, tmp_path, client):
+    output = tmp_path / "values.xlsx"
+    report = refresh_workbook(with_data, output, client)
+    assert report.ok, report.lines()
+    assert stored(output, "xl/worksheets/sheet2.xml") == stored(with_data, "xl/worksheets/sheet2.xml")
+    assert stored(output, "xl/styles.xml") == stored(with_data, "xl/styles.xml")
+    assert stored(output, "xl/worksheets/sheet1.xml") != stored(with_data, "xl/worksheets/sheet1.xml")
+    with zipfile.ZipFile(output) as archive:
+        assert archive.testzip() is None
+    assert at(sheet_values(output, "Daily"), "A2") == 1 and at(sheet_values(output, "Data"), "D2000") == 4000
+
+
+def test_the_workbook_is_opened_once_and_its_shared_strings_read_once(tmp_path, client, monkeypatch):
+    from package_helpers import minimal_xlsx
+
+    from xl_fastmoss.workbook.reader import WorkbookFile
+
+    book = minimal_xlsx(tmp_path / "sst.xlsx", '<row r="1"><c r="A1"><f>FM_MOSTPROMOTED("US",14,"day","2026-04-01",'
+                        '"rows",3,"fields","rank,name")</f></c><c r="Z1" t="s"><v>0</v></c></row>',
+                        shared_strings=["<si><t>Top shops</t></si>"])
+    opened, strings = [], []
+    real_open, real_strings = WorkbookFile.open, WorkbookFile._read_shared_strings
+    monkeypatch.setattr(WorkbookFile, "open", classmethod(lambda cls, path: opened.append(path) or real_open(path)))
+    monkeypatch.setattr(WorkbookFile, "_read_shared_strings", lambda self: strings.append(1) or real_strings(self))
+    output = tmp_path / "values.xlsx"
+    assert refresh_workbook(book, output, client).ok
+    assert len(opened) == 1 and len(strings) == 1
+    assert at(sheet_values(output, "Data"), "Z1") == "Top shops" and at(sheet_values(output, "Data"), "A2") == 1
+
+
+def test_a_malformed_row_in_a_sheet_being_edited_fails_the_copy_and_writes_nothing(tmp_path, client, server):
+    from package_helpers import rewrite_zip
+
+    book = Workbook()
+    book.active.title = "Daily"
+    book.active["A1"] = '=FM_MOSTPROMOTED("US",14,"day","2026-04-01","rows",3)'
+    book.active["A900"] = 1
+    path = tmp_path / "bad-row.xlsx"
+    book.save(path)
+    rewrite_zip(path, {"xl/worksheets/sheet1.xml": lambda old: old.replace(b"<v>1</v></c>", b"<v>1</c>")})
+    from xl_fastmoss.errors import WorkbookFileError
+
+    with pytest.raises(WorkbookFileError, match="the sheet Daily cannot be read"):
+        refresh_workbook(path, tmp_path / "values.xlsx", client)
+    assert not (tmp_path / "values.xlsx").exists() and server.call_count == 0

@@ -109,7 +109,7 @@ def refresh_workbook(source: Path, output: Path, client: FastMossClient, *, refr
             return report
         report.warnings.extend(_table_warnings(outcomes))
         tables = {(o.table.sheet, o.table.cell): o.rows for o in outcomes}
-        _write_all_or_nothing(source, output, tables | stamp, report, snapshot)
+        _write_all_or_nothing(book, output, tables | stamp, report, snapshot)
         report.written = [w for w in report.written if (w[0], w[1]) not in stamp]
     return report
 
@@ -172,10 +172,12 @@ def _largest_area(table: PlannedTable) -> tuple[int, int, int, int]:
     return table.largest_area()
 
 
-def _write_all_or_nothing(source: Path, output: Path, tables: dict, report: RefreshReport,
+def _write_all_or_nothing(book: WorkbookFile, output: Path, tables: dict, report: RefreshReport,
                           snapshot: SourceSnapshot) -> None:
-    written = write_values_copy(source, output, tables, replace_spill_refs, partial=False,
-                                before_replace=snapshot.check)
+    # The workbook opened to find the formulas is the one copied: read once, its sheets
+    # surveyed once, each part verified once.
+    written = write_values_copy(book.path, output, tables, replace_spill_refs, partial=False,
+                                before_replace=snapshot.check, book=book)
     if written.conflicts:
         report.problems = written.conflicts
         return

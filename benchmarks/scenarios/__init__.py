@@ -11,10 +11,12 @@ from benchmarks.scenarios import (
     hostile_answers,
     identical_in_flight,
     import_time,
+    large_values_copy,
     memory,
     team,
     throttled_refresh,
     workbook_refresh,
+    writer_cost,
 )
 
 #: Every scenario, in the order of the report's table.
@@ -24,6 +26,8 @@ SCENARIOS: tuple[ModuleType, ...] = (
     identical_in_flight,
     dashboard_refresh,
     workbook_refresh,
+    large_values_copy,
+    writer_cost,
     throttled_refresh,
     import_time,
     memory,

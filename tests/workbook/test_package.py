@@ -77,3 +77,71 @@ def test_write_package_replaces_and_removes_parts_and_keeps_the_rest(book, tmp_p
 def test_write_package_names_a_missing_folder(book, tmp_path):
     with pytest.raises(WorkbookError, match="does not exist"):
         write_package(book, tmp_path / "nowhere" / "copy.xlsx", {})
+
+
+def stored_bytes(path, name):
+    """An entry's bytes as stored in the zip (compressed), read from its local header."""
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(name)
+    with open(path, "rb") as file:
+        file.seek(info.header_offset)
+        header = file.read(30)
+        skip = int.from_bytes(header[26:28], "little") + int.from_bytes(header[28:30], "little")
+        file.seek(info.header_offset + 30 + skip)
+        return info.CRC, file.read(info.compress_size)
+
+
+def test_parts_not_replaced_are_copied_as_their_compressed_bytes(book, tmp_path):
+    # Deflated at level 1 (zipfile writes 6): a part decompressed and compressed again would differ.
+    with zipfile.ZipFile(book) as archive:
+        items = [(info, archive.read(info.filename)) for info in archive.infolist()]
+    with zipfile.ZipFile(book, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for info, data in items:
+            archive.writestr(info.filename, data + (b" " * 5000 if info.filename.endswith("sheet1.xml") else b""))
+    copy = tmp_path / "copy.xlsx"
+    write_package(book, copy, {"xl/sharedStrings.xml": b"<sst/>"})
+    assert stored_bytes(copy, "xl/worksheets/sheet1.xml") == stored_bytes(book, "xl/worksheets/sheet1.xml")
+    assert stored_bytes(copy, "xl/sharedStrings.xml") != stored_bytes(book, "xl/sharedStrings.xml")
+    with zipfile.ZipFile(copy) as archive:
+        assert archive.testzip() is None and archive.read("xl/sharedStrings.xml") == b"<sst/>"
+
+
+def test_stored_entries_unicode_names_and_data_descriptors_are_copied_readable(book, tmp_path):
+    import io
+
+    with zipfile.ZipFile(book) as archive:
+        items = [(info.filename, archive.read(info.filename)) for info in archive.infolist()]
+    stream = io.BytesIO()
+
+    class Unseekable(io.RawIOBase):  # zipfile then writes data descriptors after each entry
+        def writable(self):
+            return True
+
+        def write(self, data):
+            return stream.write(data)
+
+    with zipfile.ZipFile(Unseekable(), "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in items:
+            archive.writestr(name, data)
+        archive.writestr(zipfile.ZipInfo("docProps/stored.bin"), b"\0" * 100)
+        archive.writestr("xl/media/b\u00e9b\u00e9.png", b"png bytes")
+    book.write_bytes(stream.getvalue())
+    copy = tmp_path / "copy.xlsx"
+    write_package(book, copy, {"docProps/new.xml": b"<new/>"})
+    with zipfile.ZipFile(copy) as archive, zipfile.ZipFile(book) as source:
+        assert archive.testzip() is None
+        assert archive.namelist() == source.namelist() + ["docProps/new.xml"]
+        assert all(archive.read(name) == source.read(name) for name in source.namelist())
+        assert archive.getinfo("docProps/stored.bin").compress_type == zipfile.ZIP_STORED
+        assert not archive.getinfo("xl/worksheets/sheet1.xml").flag_bits & 0x8
+
+
+def test_a_corrupt_part_that_is_only_copied_is_refused_and_nothing_is_written(tmp_path):
+    from hostile_packages import entry, workbook
+
+    book = tmp_path / "bad.xlsx"
+    workbook(book, None, entry("docProps/app.xml", "<Properties/>", crc=1))
+    copy = tmp_path / "copy.xlsx"
+    with pytest.raises(WorkbookError, match=r"the part docProps/app.xml is corrupt \(Bad CRC-32"):
+        write_package(book, copy, {})
+    assert not copy.exists() and [p.name for p in tmp_path.iterdir()] == ["bad.xlsx"]

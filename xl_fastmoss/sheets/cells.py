@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from ..workbook.addresses import split_range
 from .formulas import CellRef, FormulaScan, Literal, Missing, NameRef, Unsupported, parse_argument, parse_formula
@@ -71,6 +71,18 @@ class Workbook(Protocol):
         ...
 
 
+@runtime_checkable
+class SurveyedWorkbook(Protocol):
+    """A workbook that can tell which sheets' formulas may mention a text without reading every cell.
+
+    A saved file does (its sheets' bytes are scanned); a live workbook need not.
+    """
+
+    def worksheets_mentioning(self, text: str) -> list[str]:
+        """The worksheets with a formula that may hold ``text`` (ASCII letters in any case), in order."""
+        ...
+
+
 @dataclass(frozen=True)
 class FmCell:
     """An FM_ formula found in a workbook, its arguments resolved to cell values.
@@ -107,7 +119,9 @@ def find_fm_cells(book: Workbook) -> list[FmCell]:
     ``problem`` naming its cell.
     """
     found = []
-    for sheet in book.worksheet_names:
+    # A sheet of data with no FM_ call in any formula is never read cell by cell.
+    sheets = book.worksheets_mentioning("fm_") if isinstance(book, SurveyedWorkbook) else book.worksheet_names
+    for sheet in sheets:
         for cell in book.formula_cells(sheet):
             if not cell.formula or "fm_" not in cell.formula.lower():
                 continue

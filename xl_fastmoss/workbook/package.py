@@ -9,7 +9,8 @@ A workbook file may be hostile, so every part is read here, and only here, withi
 entry named with ``..`` or an absolute path, an encrypted or corrupt entry, an XML part with a
 DOCTYPE, a part that decompresses past :data:`MAX_PART_BYTES` or a package past
 :data:`MAX_PACKAGE_BYTES` is refused with one line naming it, checked while decompressing, not
-only from the sizes the zip declares.
+only from the sizes the zip declares. A part a copy keeps unchanged is read through the same
+way (once: :attr:`PackageFile.verified`) before its compressed bytes are copied.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from pathlib import Path
 from lxml import etree
 
 from ..files import atomic_write
+from .archive import ArchiveWriter
 
 PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
 DOC_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -139,6 +141,8 @@ class PackageFile:
         self.path = Path(path)
         #: Bytes decompressed so far by :meth:`read`, against :data:`MAX_PACKAGE_BYTES`.
         self.bytes_read = 0
+        #: Parts read to their end, their CRC checked.
+        self.verified: set[str] = set()
         try:
             with open(self.path, "rb") as file:
                 if file.read(len(_OLE_MAGIC)) == _OLE_MAGIC:
@@ -161,10 +165,16 @@ class PackageFile:
 
     def read(self, name: str) -> bytes:
         """A part's bytes, decompressed within the caps; an XML part with a DOCTYPE is refused."""
+        return b"".join(self.chunks(name))
+
+    def chunks(self, name: str) -> Iterator[bytes]:
+        """A part's bytes as chunks, decompressed within the caps, as :meth:`read` gives them whole.
+
+        A part read to its end has had its CRC checked: it joins :attr:`verified`.
+        """
         stored = self.part(name)
         if stored is None:
             raise WorkbookError(f"{self.path}: the part {name} is missing")
-        pieces = []
         try:
             archive = zipfile.ZipFile(self.path)
         except (zipfile.BadZipFile, OSError) as error:
@@ -175,8 +185,14 @@ class PackageFile:
                 if self.bytes_read > MAX_PACKAGE_BYTES:
                     raise WorkbookError(f"{self.path}: its parts decompress to more than "
                                         f"{_mib(MAX_PACKAGE_BYTES)}, the most a workbook may hold here")
-                pieces.append(chunk)
-        return b"".join(pieces)
+                yield chunk
+        self.verified.add(stored)
+
+    def verify(self, name: str) -> None:
+        """Read a part through without keeping it (CRC, size caps, DOCTYPE), unless done already."""
+        if self.part(name) not in self.verified:
+            for _ in self.chunks(name):
+                pass
 
     def relationships(self, source_part: str) -> dict[str, Relationship]:
         """The relationships of a part (``""`` for the package's own), by id."""
@@ -210,6 +226,9 @@ def check_entries(path: Path, infos: list[zipfile.ZipInfo]) -> None:
                                 f"(method {info.compress_type}); Excel writes deflate")
         if info.file_size > MAX_PART_BYTES:
             raise WorkbookError(f"{path}: the part {name} decompresses to {_mib(info.file_size)}, more than "
+                                f"{_mib(MAX_PART_BYTES)}, the most one part may hold here")
+        if info.compress_size > MAX_PART_BYTES:
+            raise WorkbookError(f"{path}: the part {name} is stored in {_mib(info.compress_size)}, more than "
                                 f"{_mib(MAX_PART_BYTES)}, the most one part may hold here")
         total += info.file_size
     if total > MAX_PACKAGE_BYTES:
@@ -412,47 +431,68 @@ def _source_of(rels_part: str) -> str:
     return posixpath.join(posixpath.dirname(folder), name.removesuffix(".rels"))
 
 
-def write_package(src: Path, dst: Path, replaced: Mapping[str, bytes], removed: Iterable[str] = (),
-                  before_replace: Callable[[], None] | None = None) -> None:
+def write_package(src: Path, dst: Path, replaced: Mapping[str, bytes | Iterable[bytes]], removed: Iterable[str] = (),
+                  before_replace: Callable[[], None] | None = None, package: PackageFile | None = None) -> None:
     """Copy the package ``src`` to ``dst`` with some parts replaced or removed, whole or not at all.
 
-    Every other entry keeps its name, time, compression and attributes; it is streamed through
-    the same caps and checks as a part read (:class:`PackageFile`). ``before_replace`` runs once
-    the copy is complete, before it replaces ``dst``; when it raises, ``dst`` is left as it was.
+    A replaced part is its bytes, or its pieces (compressed as they come, never held whole).
+    Every other entry keeps its name, time, compression and attributes, and its compressed bytes
+    as they are (:mod:`.archive`); each is first read through the same caps and checks as a part
+    read (:class:`PackageFile`), unless ``package`` (``src`` opened) has read it whole already.
+    ``before_replace`` runs once the copy is complete, before it replaces ``dst``; when it raises,
+    ``dst`` is left as it was.
     """
     removed = set(removed)
     folder = dst.parent
     if not folder.is_dir():
         raise WorkbookError(f"{dst}: the folder {folder} does not exist")
-    package = PackageFile(src)
-    total = 0
+    package = package or PackageFile(src)
     try:
         with atomic_write(dst) as temporary:
-            with zipfile.ZipFile(src) as archive, zipfile.ZipFile(temporary, "w") as copy_:
-                for info in package.infos:
-                    if info.filename in removed:
-                        continue
-                    data = replaced.get(info.filename)
-                    if data is not None:
-                        copy_.writestr(_entry(info), data)
-                        continue
-                    with copy_.open(_entry(info), "w") as out:
-                        for chunk in part_chunks(src, archive, info.filename):
-                            total += len(chunk)
-                            if total > MAX_PACKAGE_BYTES:
-                                raise WorkbookError(f"{src}: its parts decompress to more than "
-                                                    f"{_mib(MAX_PACKAGE_BYTES)}, the most a workbook may hold here")
-                            out.write(chunk)
-                for name, data in replaced.items():
-                    if name not in copy_.NameToInfo:
-                        copy_.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+            try:
+                _copy_entries(src, temporary, package, replaced, removed)
+            except (WorkbookError, ValueError):
+                if before_replace is not None:
+                    before_replace()  # a source saved meanwhile explains a failed copy best
+                raise
             if before_replace is not None:
                 before_replace()
+    except ValueError as error:
+        raise WorkbookError(f"{src}: cannot be copied ({error})") from None
     except PermissionError as error:
         raise WorkbookError(f"{dst}: cannot be written ({error.strerror}); is it open in Excel, "
                             "or is the folder read-only?") from None
     except OSError as error:
         raise WorkbookError(f"{dst}: cannot be written ({_reason(error)})") from None
+
+
+def _copy_entries(src: Path, temporary: Path, package: PackageFile, replaced: Mapping[str, bytes | Iterable[bytes]],
+                  removed: set[str]) -> None:
+    copied = 0
+    with open(src, "rb") as source, open(temporary, "wb") as out:
+        archive = ArchiveWriter(out)
+        written = set()
+        for info in package.infos:
+            if info.filename in removed:
+                continue
+            written.add(info.filename)
+            data = replaced.get(info.filename)
+            if data is not None:
+                archive.write(_entry(info), data)
+                continue
+            package.verify(info.filename)
+            copied += info.compress_size
+            if copied > MAX_PACKAGE_BYTES:
+                raise WorkbookError(f"{src}: its parts are stored in more than "
+                                    f"{_mib(MAX_PACKAGE_BYTES)}, the most a workbook may hold here")
+            archive.copy(source, info, _entry(info))
+        for name, data in replaced.items():
+            if name not in written:
+                entry = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))
+                entry.compress_type = zipfile.ZIP_DEFLATED
+                entry.external_attr = 0o600 << 16
+                archive.write(entry, data)
+        archive.close()
 
 
 def _entry(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
@@ -461,6 +501,6 @@ def _entry(info: zipfile.ZipInfo) -> zipfile.ZipInfo:
     entry = zipfile.ZipInfo(info.filename, date_time)
     entry.compress_type = info.compress_type
     entry.comment = info.comment
-    entry.external_attr = info.external_attr
+    entry.external_attr = info.external_attr or 0o600 << 16
     entry.create_system = info.create_system
     return entry

@@ -26,6 +26,7 @@ from .package import (
     namespace_of,
     parse_xml,
 )
+from .survey import SheetSurvey, survey_sheet
 from .xstring import decode_xstring
 
 __all__ = [
@@ -142,14 +143,16 @@ def serial_to_datetime(serial: float, date1904: bool = False) -> dt.datetime | N
 class WorkbookFile:
     """A workbook package opened for reading: sheets, shared strings, names, saved values.
 
-    Use :meth:`open`. Sheet names are matched case-insensitively, as Excel does.
+    Use :meth:`open`. Sheet names are matched case-insensitively, as Excel does. A sheet's cells
+    are parsed on first use only; :meth:`survey` tells what its formulas hold without parsing it.
     """
 
     def __init__(self, path: Path):
         self.path = path
         self.workbook_part = ""
         self.sheets: list[SheetInfo] = []
-        self.shared_strings: list[str] = []
+        self.shared_strings_part: str | None = None
+        self._shared_strings: list[str] | None = None
         self.defined_names: list[DefinedName] = []
         self.date1904 = False
         #: Indices into cellXfs whose number format shows a date or a time.
@@ -158,6 +161,7 @@ class WorkbookFile:
         self.styles_part: str | None = None
         self.package = PackageFile(path)
         self._cells: dict[str, dict[str, CellData]] = {}
+        self._surveys: dict[str, SheetSurvey] = {}
 
     @classmethod
     def open(cls, path: str | Path) -> "WorkbookFile":
@@ -219,14 +223,45 @@ class WorkbookFile:
         for rel in rels.values():
             part = package.part(rel.target)
             if rel.kind == "sharedStrings" and part:
-                self._load_shared_strings(package.read(part))
+                self.shared_strings_part = part
             elif rel.kind == "styles" and part:
                 self.styles_part = part
                 self._load_styles(package.read(part))
 
-    def _load_shared_strings(self, data: bytes) -> None:
-        root = parse_xml(data)
-        self.shared_strings = [_rich_text(si) for si in root if local_name(si.tag) == "si"]
+    @property
+    def shared_strings(self) -> list[str]:
+        """The shared strings table, read on first use (a sheet that is only copied needs none)."""
+        if self._shared_strings is None:
+            self._shared_strings = self._read_shared_strings() if self.shared_strings_part else []
+        return self._shared_strings
+
+    def _read_shared_strings(self) -> list[str]:
+        """Each ``<si>`` as it is parsed, so that the table's tree is never held whole."""
+        assert self.shared_strings_part is not None
+        strings: list[str] = []
+        parser = etree.XMLPullParser(events=("end",), tag="{*}si", resolve_entities=False, no_network=True,
+                                     huge_tree=True)
+        try:
+            for chunk in self.package.chunks(self.shared_strings_part):
+                parser.feed(chunk)
+                self._take_strings(parser, strings)
+            parser.close()
+            self._take_strings(parser, strings)
+        except etree.XMLSyntaxError as error:
+            raise WorkbookError(f"{self.path}: the shared strings cannot be read ({error})") from None
+        return strings
+
+    @staticmethod
+    def _take_strings(parser: etree.XMLPullParser, strings: list[str]) -> None:
+        for _, si in parser.read_events():
+            if not isinstance(si, etree._Element):
+                continue
+            parent = si.getparent()
+            if parent is not None and parent.getparent() is None:  # an <si> of the table, not nested
+                strings.append(_rich_text(si))
+                si.clear()
+                while si.getprevious() is not None:
+                    del parent[0]
 
     def _load_styles(self, data: bytes) -> None:
         root = parse_xml(data)
@@ -273,6 +308,20 @@ class WorkbookFile:
         except KeyError:
             return False
         return True
+
+    def survey(self, sheet: str) -> SheetSurvey:
+        """What the worksheet's formulas hold, from a scan of its bytes (the part is verified too)."""
+        part = self.sheet_part(sheet)
+        if part not in self._surveys:
+            self._surveys[part] = survey_sheet(self.package.chunks(part))
+        return self._surveys[part]
+
+    def worksheets_mentioning(self, text: str) -> list[str]:
+        """The worksheets with a formula that may hold ``text`` (ASCII letters in any case), in order.
+
+        A sheet left out holds it in no formula; none is parsed to tell.
+        """
+        return [name for name in self.worksheet_names if self.survey(name).mentions(text)]
 
     def cells(self, sheet: str) -> dict[str, CellData]:
         """Every cell of a worksheet that holds a value or a formula, by address (``"B3"``)."""

@@ -10,7 +10,11 @@ loads numpy and scipy. A formula it cannot compute (a function it lacks, an exte
 a spill that would change size) keeps its old cached value and is named in the report.
 
 Only the formulas that may have changed are computed: those depending on a changed cell, those
-without a cached value, and volatile ones (TODAY, NOW, RAND, OFFSET, INDIRECT...).
+without a cached value, and volatile ones (TODAY, NOW, RAND, OFFSET, INDIRECT...). A sheet of
+data may hold tens of thousands of formulas over its own rows, and the engine takes about half a
+millisecond to read one; so the references of each formula are first read by a small tokenizer
+(:func:`_cheap_areas`, a superset of what the engine finds, or "cannot tell"), and only the
+formulas that may be stale by those are read by the engine to decide.
 """
 
 from __future__ import annotations
@@ -21,18 +25,16 @@ import logging
 import math
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lxml import etree
-
-from .addresses import MAX_COLUMN, MAX_ROW, cell_name, split_cell, split_range
-from .package import local_name
+from .addresses import MAX_COLUMN, MAX_ROW, cell_name, column_number, split_cell, split_range
+from .reader import WorkbookFile
+from .sheet_editor import CellAreas, FormulaCell
+from .xstring import decode_xstring
 
 if TYPE_CHECKING:
-    from .xstring import decode_xstring
-from .reader import WorkbookFile
-from .xstring import decode_xstring
+    from .sheet_editor import SheetEditor
 
 __all__ = ["recalculate", "Recalculation"]
 
@@ -63,16 +65,38 @@ class NotComputed(Exception):
 class _Formula:
     sheet: str
     position: Position
-    element: etree._Element
-    text: str
+    #: The formula as stored; empty for a cell of a shared formula, whose text is its group's
+    #: first cell's (``master``) translated to it.
+    stored_text: str
     #: The cells the formula fills: its own, or its array's range.
     area: tuple[int, int, int, int]
     array: bool = False
     dynamic: bool = False
     cached: bool = True
-    volatile: bool = False
-    inputs: list[Area] = field(default_factory=list)
+    #: (text, cell) of the first cell of the shared formula this cell belongs to.
+    master: tuple[str, str] | None = None
+    #: The areas the formula reads as the engine finds them; None until asked (:meth:`Recalculation.inputs`).
+    inputs: list[Area] | None = None
+    #: A superset of ``inputs`` read without the engine, or None when the tokenizer cannot tell.
+    cheap_inputs: list[Area] | None = None
     problem: str | None = None
+    _text: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self.stored_text
+            if self.master is not None and not self.stored_text:
+                self._text = _translate(self.master[0], self.master[1], cell_name(*self.position))
+        return self._text
+
+    @property
+    def volatile(self) -> bool:
+        return bool(_VOLATILE.search(self.text))
+
+    @property
+    def may_be_volatile(self) -> bool:
+        return bool(_VOLATILE.search(self.master[0] if self.master and not self.stored_text else self.stored_text))
 
     @property
     def where(self) -> str:
@@ -82,11 +106,11 @@ class _Formula:
 class Recalculation:
     """The formulas of the sheets being edited, and what changed in them.
 
-    ``editors`` are the writer's sheet editors by sheet name (their ``cells``, ``ns`` and value
-    setters); ``changed`` the cells whose values the copy changed, by sheet name.
+    ``editors`` are the writer's sheet editors by sheet name (their formula cells and values);
+    ``changed`` the cells whose values the copy changed, by sheet name.
     """
 
-    def __init__(self, book: WorkbookFile, editors: dict[str, Any], changed: dict[str, set[Position]],
+    def __init__(self, book: WorkbookFile, editors: dict[str, SheetEditor], changed: dict[str, CellAreas],
                  date1904: bool = False):
         self.book = book
         self.editors = {name.casefold(): (name, editor) for name, editor in editors.items()}
@@ -102,41 +126,62 @@ class Recalculation:
 
     def collect(self) -> None:
         for key, (name, editor) in self.editors.items():
-            shared = _shared_masters(editor)
-            for position, c in editor.cells.items():
-                f = c.find(editor._tag("f"))
-                if f is None:
-                    continue
-                formula = self._formula(name, editor, position, c, f, shared)
-                if formula is not None:
-                    self.formulas[(key, position)] = formula
+            cells = editor.formula_cells()
+            # Excel stores a shared formula once, in the group's first cell.
+            shared = {cell.shared_index: (cell.text, cell_name(*cell.position)) for cell in cells
+                      if cell.kind == "shared" and cell.text and cell.shared_index is not None}
+            for cell in cells:
+                self.formulas[(key, cell.position)] = self._formula(name, cell, shared)
 
-    def _formula(self, sheet: str, editor: Any, position: Position, c: etree._Element, f: etree._Element,
-                 shared: dict[str, tuple[str, str]]) -> _Formula | None:
-        text = f.text or ""
-        kind = f.get("t", "normal")
-        if kind == "shared" and not text and f.get("si") in shared:
-            master_text, master_ref = shared[f.get("si", "")]
-            text = _translate(master_text, master_ref, cell_name(*position))
+    def _formula(self, sheet: str, cell: FormulaCell, shared: dict[str, tuple[str, str]]) -> _Formula:
+        position = cell.position
         area = (position[0], position[1], position[0], position[1])
-        array = kind == "array"
-        if array and f.get("ref"):
+        array = cell.kind == "array"
+        if array and cell.ref:
             with contextlib.suppress(ValueError):
-                area = split_range(f.get("ref", ""))
-        v = c.find(editor._tag("v"))
-        cached = (v is not None and v.text is not None) or c.find(editor._tag("is")) is not None
-        formula = _Formula(sheet, position, c, text, area, array, c.get("cm") is not None, cached,
-                           bool(_VOLATILE.search(text)))
-        if kind == "dataTable":
+                area = split_range(cell.ref)
+        master = shared.get(cell.shared_index or "") if cell.kind == "shared" and not cell.text else None
+        formula = _Formula(sheet, position, cell.text, area, array, cell.dynamic, cell.cached, master)
+        if cell.kind == "dataTable":
             formula.problem = "a what-if data table, which only Excel computes"
-        elif not text.strip():
+            formula.inputs = formula.cheap_inputs = []
+        elif master is None and not cell.text.strip():
             formula.problem = "its formula text is empty"
+            formula.inputs = formula.cheap_inputs = []
+        elif master is not None:
+            master_row, master_column = split_cell(master[1])
+            shift = (position[0] - master_row, position[1] - master_column)
+            formula.cheap_inputs = self._cheap(master[0], sheet, shift)
         else:
-            try:
-                formula.inputs = self._inputs_of(text, sheet)
-            except NotComputed as error:
-                formula.problem = str(error)
+            formula.cheap_inputs = self._cheap(cell.text, sheet)
         return formula
+
+    def _cheap(self, text: str, sheet: str, shift: tuple[int, int] = (0, 0)) -> list[Area] | None:
+        found = _cheap_areas(text, shift)
+        if found is None:
+            return None
+        areas = []
+        for target, r1, c1, r2, c2 in found:
+            try:
+                key = self._sheet_name(target if target is not None else sheet).casefold()
+            except NotComputed:
+                return None
+            areas.append((key, r1, c1, r2, c2))
+        return areas
+
+    def inputs(self, formula: _Formula) -> list[Area]:
+        """The areas the formula reads, read by the engine (once); a formula it cannot read gets its problem."""
+        if formula.inputs is None:
+            if not formula.text.strip():
+                formula.problem = formula.problem or "its formula text is empty"
+                formula.inputs = []
+            else:
+                try:
+                    formula.inputs = self._inputs_of(formula.text, formula.sheet)
+                except NotComputed as error:
+                    formula.problem = str(error)
+                    formula.inputs = []
+        return formula.inputs
 
     def _inputs_of(self, text: str, sheet: str, depth: int = 0) -> list[Area]:
         """The areas a formula reads, defined names followed to what they refer to."""
@@ -211,23 +256,32 @@ class Recalculation:
     # -- which are stale -----------------------------------------------------------------------
 
     def stale(self) -> list[_Formula]:
-        """The formulas whose cached value may be wrong: changed inputs, no value, volatile."""
-        dirty_cells: dict[str, set[Position]] = {key: set(cells) for key, cells in self.changed.items()}
+        """The formulas whose cached value may be wrong: changed inputs, no value, volatile.
+
+        First by the tokenizer's superset of each formula's references (the engine reads only
+        the formulas it cannot tell about), then by the engine's among the formulas found so.
+        """
+        candidates = self._closure(self.formulas, lambda f: f.cheap_inputs if f.cheap_inputs is not None
+                                   else self.inputs(f), lambda f: f.may_be_volatile)
+        among = {key: formula for key, formula in self.formulas.items() if key in candidates}
+        return list(self._closure(among, self.inputs, lambda f: f.volatile).values())
+
+    def _closure(self, formulas: dict[tuple[str, Position], _Formula], inputs: Callable[[_Formula], list[Area]],
+                 volatile: Callable[[_Formula], bool]) -> dict[tuple[str, Position], _Formula]:
+        dirty_cells: dict[str, CellAreas] = {key: cells.copy() for key, cells in self.changed.items()}
         dirty: dict[tuple[str, Position], _Formula] = {}
-        pending = dict(self.formulas)
+        pending = dict(formulas)
         progress = True
         while progress:
             progress = False
             for key, formula in list(pending.items()):
-                if (not formula.cached or formula.volatile
-                        or any(_touches(area, dirty_cells) for area in formula.inputs)):
+                if not formula.cached or volatile(formula) or any(_touches(area, dirty_cells)
+                                                                  for area in inputs(formula)):
                     dirty[key] = formula
                     del pending[key]
-                    r1, c1, r2, c2 = formula.area
-                    dirty_cells.setdefault(key[0], set()).update(
-                        (r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1))
+                    dirty_cells.setdefault(key[0], CellAreas()).add_block(*formula.area)
                     progress = True
-        return list(dirty.values())
+        return dirty
 
     # -- computing -----------------------------------------------------------------------------
 
@@ -263,6 +317,7 @@ class Recalculation:
             if value is _NOT_COMPUTED:
                 raise NotComputed(f"it depends on {formula.where}, which could not be computed")
             return value
+        self.inputs(formula)
         if formula.problem:
             raise NotComputed(formula.problem)
         if key in self._computing or depth > MAX_DEPTH:
@@ -319,19 +374,13 @@ class Recalculation:
     def _cells_in(self, key: str, r1: int, c1: int, r2: int, c2: int, depth: int) -> Iterator[tuple[Position, object]]:
         if key in self.editors:
             editor = self.editors[key][1]
-            cells = editor.cells
-            area = (r2 - r1 + 1) * (c2 - c1 + 1)
-            positions = (((r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)) if area < len(cells)
-                         else (p for p in cells if r1 <= p[0] <= r2 and c1 <= p[1] <= c2))
-            for position in positions:
-                if position not in cells:
-                    continue
+            for position, kind, text in editor.raw_values(r1, c1, r2, c2):
                 stale = self._stale_covering(key, position)
                 if stale is not None:
                     values = self._evaluate(stale, depth + 1)
                     yield position, values[position[0] - stale.area[0]][position[1] - stale.area[1]]
                 else:
-                    value = self._element_value(editor, cells[position])
+                    value = self._raw_value(kind, text)
                     if value is not None:
                         yield position, value
             return
@@ -361,31 +410,24 @@ class Recalculation:
 
     def _used_area(self, key: str) -> tuple[int, int]:
         if key in self.editors:
-            cells = self.editors[key][1].cells
-        else:
-            cells = {split_cell(ref): None for ref in self.book.cells(self._original_name(key))}
+            return self.editors[key][1].used_area()
+        cells = [split_cell(ref) for ref in self.book.cells(self._original_name(key))]
         if not cells:
             return (1, 1)
         return max(r for r, _ in cells), max(c for _, c in cells)
 
-    def _element_value(self, editor: Any, c: etree._Element) -> object:
-        kind = c.get("t", "n")
+    def _raw_value(self, kind: str, text: str | None) -> object:
+        """A cell's value from its type and value text, as Excel would read it."""
         if kind == "inlineStr":
-            inline = c.find(editor._tag("is"))
-            if inline is None:
-                return ""
-            return "".join(t.text or "" for t in inline.iter() if local_name(t.tag) == "t")
-        v = c.find(editor._tag("v"))
-        if v is None or v.text is None:
+            return text
+        if text is None:
             return None
-        text = v.text
         if kind == "s":
             try:
                 return self.book.shared_strings[int(text)]
             except (ValueError, IndexError):
                 return None
         if kind == "str":
-
             return decode_xstring(text)
         if kind == "b":
             return text.strip() in ("1", "true")
@@ -474,7 +516,7 @@ class _NotComputedMark:
 _NOT_COMPUTED = _NotComputedMark()
 
 
-def recalculate(book: WorkbookFile, editors: dict[str, Any], changed: dict[str, set[Position]],
+def recalculate(book: WorkbookFile, editors: dict[str, SheetEditor], changed: dict[str, CellAreas],
                 write: Callable[[_Formula, list[list[object]]], None], date1904: bool = False) -> list[str]:
     """Compute the formulas of ``editors`` whose cached values ``changed`` made stale.
 
@@ -489,24 +531,84 @@ def recalculate(book: WorkbookFile, editors: dict[str, Any], changed: dict[str, 
     return recalculation.not_computed
 
 
-def _touches(area: Area, dirty_cells: dict[str, set[Position]]) -> bool:
+def _touches(area: Area, dirty_cells: dict[str, CellAreas]) -> bool:
     key, r1, c1, r2, c2 = area
     cells = dirty_cells.get(key)
-    if not cells:
-        return False
-    if (r2 - r1 + 1) * (c2 - c1 + 1) < len(cells):
-        return any((r, c) in cells for r in range(r1, r2 + 1) for c in range(c1, c2 + 1))
-    return any(r1 <= r <= r2 and c1 <= c <= c2 for r, c in cells)
+    return bool(cells) and cells.touches(r1, c1, r2, c2)  # type: ignore[union-attr]
 
 
-def _shared_masters(editor: Any) -> dict[str, tuple[str, str]]:
-    """``{si: (formula text, master cell)}`` of the sheet's shared formulas."""
-    masters = {}
-    for position, c in editor.cells.items():
-        f = c.find(editor._tag("f"))
-        if f is not None and f.get("t") == "shared" and f.text and f.get("si") is not None:
-            masters[f.get("si", "")] = (f.text, cell_name(*position))
-    return masters
+#: What the tokenizer tells apart in a formula: text in quotes, a function's name, a reference
+#: (maybe to another sheet; a cell, a block, whole columns or whole rows, each corner's parts
+#: with their ``$``), a name, and what it cannot read (structured references, spills, external
+#: books, error literals, arrays).
+_TOKEN = re.compile(r"""
+    "(?:[^"]|"")*"
+  | (?P<function>[A-Za-z_\\][\w.\\]*)\s*\(
+  | (?:(?P<sheet>'(?:[^']|'')+'|[^\W\d][\w.]*)!)?
+    (?:(?P<ca>\$?)(?P<c>[A-Za-z]{1,3})(?P<ra>\$?)(?P<r>[0-9]+)
+         (?::(?P<ca2>\$?)(?P<c2>[A-Za-z]{1,3})(?P<ra2>\$?)(?P<r2>[0-9]+))?
+      |(?P<cola>\$?)(?P<col>[A-Za-z]{1,3}):(?P<cola2>\$?)(?P<col2>[A-Za-z]{1,3})
+      |(?P<rowa>\$?)(?P<row>[0-9]+):(?P<rowa2>\$?)(?P<row2>[0-9]+))(?![\w.(!#\[\\])
+  | (?P<word>[^\W\d][\w.\\]*)
+  | (?P<odd>[\[\]#!'{}@\\])
+""", re.VERBOSE)
+_COLUMN_NUMBERS: dict[str, int] = {}
+_WORD = _TOKEN.groupindex["word"]
+_PARTS = tuple(_TOKEN.groupindex[name] for name in (
+    "sheet", "ca", "c", "ra", "r", "ca2", "c2", "ra2", "r2", "cola", "col", "cola2", "col2", "rowa", "row", "rowa2",
+    "row2"))
+
+
+def _cheap_areas(text: str, shift: tuple[int, int] = (0, 0)) -> list[tuple[str | None, int, int, int, int]] | None:
+    """(sheet or None, first row, first column, last row, last column) of each reference of a
+    formula, a superset of what the engine reads; None when the formula holds what this cannot
+    read (a name, a spill, a structured or external reference...). ``shift`` moves the relative
+    parts, as a shared formula's text is moved to each of its cells."""
+    if "anchorarray" in text or "ANCHORARRAY" in text.upper():
+        return None
+    areas: list[tuple[str | None, int, int, int, int]] = []
+    down, right = shift
+    for token in _TOKEN.finditer(text):
+        kind = token.lastgroup
+        if kind is None or kind == "function":
+            continue
+        if kind == "odd":
+            return None
+        if kind == "word":
+            if token.group(_WORD).upper() in ("TRUE", "FALSE"):
+                continue
+            return None
+        sheet, ca, c, ra, r, ca2, c2, ra2, r2, cola, col, cola2, col2, rowa, row, rowa2, row2 = token.group(*_PARTS)
+        if sheet is not None and sheet.startswith("'"):
+            sheet = sheet[1:-1].replace("''", "'")
+        if c is not None:
+            r1 = int(r) + (0 if ra else down)
+            c1 = _column(c) + (0 if ca else right)
+            last_row, last_column = r1, c1
+            if c2 is not None:
+                last_row = int(r2) + (0 if ra2 else down)
+                last_column = _column(c2) + (0 if ca2 else right)
+        elif col is not None:
+            r1, last_row = 1, MAX_ROW
+            c1 = _column(col) + (0 if cola else right)
+            last_column = _column(col2) + (0 if cola2 else right)
+        else:
+            c1, last_column = 1, MAX_COLUMN
+            r1 = int(row) + (0 if rowa else down)
+            last_row = int(row2) + (0 if rowa2 else down)
+        if last_row < r1:
+            r1, last_row = last_row, r1
+        if last_column < c1:
+            c1, last_column = last_column, c1
+        areas.append((sheet, max(r1, 1), max(c1, 1), min(last_row, MAX_ROW), min(last_column, MAX_COLUMN)))
+    return areas
+
+
+def _column(letters: str) -> int:
+    number = _COLUMN_NUMBERS.get(letters)
+    if number is None:
+        number = _COLUMN_NUMBERS[letters] = column_number(letters)
+    return number
 
 
 def _translate(text: str, origin: str, destination: str) -> str:

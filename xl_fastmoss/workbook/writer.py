@@ -1,12 +1,15 @@
 """Write a values copy of a workbook: each FM_ formula replaced by its table as plain values.
 
-The copy is made part by part with zipfile and lxml, never by loading the workbook into an
-object model, so charts, drawings, images, VBA and everything else it does not need to change
-stay byte for byte what they were. Only the worksheets that receive a table or whose formulas
-use a spill reference to one, ``workbook.xml`` (to ask for a recalculation on open), and, when
-formulas changed and the workbook has a calculation chain, the content types and workbook
-relationships that list it, are rewritten; ``styles.xml`` only when a date lands in a cell
-without a date format.
+The copy is made part by part, never by loading the workbook into an object model, so charts,
+drawings, images, VBA and everything else it does not need to change stay byte for byte what
+they were (their compressed bytes too: :mod:`.archive`). Only the worksheets that receive a
+table, whose formulas use a spill reference to one or read a changed cell, ``workbook.xml`` (to
+ask for a recalculation on open), and, when formulas changed and the workbook has a
+calculation chain, the content types and workbook relationships that list it, are rewritten;
+``styles.xml`` only when a date lands in a cell without a date format. Which sheets those are is
+told by a scan of each sheet's bytes (:mod:`.survey`); the others are never parsed. A sheet
+rewritten is edited row by row (:mod:`.sheet_editor`): its other rows stay the bytes they were,
+and a table costs what its own cells cost, however many rows the sheet holds.
 
 A values copy is for people without the add-in, who often open it in Protected View, where
 Excel does not recalculate: so every other formula that depends on a written table gets its
@@ -23,10 +26,9 @@ import decimal
 import math
 import numbers
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from lxml import etree
 
@@ -47,7 +49,7 @@ from .package import (
 )
 from .reader import CellError, WorkbookFile
 from .recalc import recalculate
-from .xstring import encode_xstring
+from .sheet_editor import SheetEditor
 
 #: ``mapping(sheet, anchor)``: the fixed range now holding the array anchored at ``anchor`` of
 #: ``sheet`` (None for an unqualified reference's own sheet), or None to leave a reference alone.
@@ -74,8 +76,6 @@ DATE_FORMAT_ID = 14  # m/d/yyyy, shown in the reader's locale
 DATETIME_FORMAT_ID = 22  # m/d/yyyy h:mm
 TIME_FORMAT_ID = 21  # h:mm:ss
 
-_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
-_FORMULA_TAGS = frozenset({"f", "formula", "formula1", "formula2"})
 #: The error values a cell may hold in a file (``t="e"``).
 _CELL_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A",
                           "#GETTING_DATA"})
@@ -84,7 +84,6 @@ _AFTER_CALC_PR = frozenset({
     "oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes",
     "webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst",
 })
-_BEFORE_SHEET_DATA = ("sheetPr", "dimension", "sheetViews", "sheetFormatPr", "cols")
 
 
 @dataclass
@@ -145,6 +144,7 @@ def write_values_copy(
     *,
     partial: bool = True,
     before_replace: Callable[[], None] | None = None,
+    book: WorkbookFile | None = None,
 ) -> WriteReport:
     """Copy ``src`` to ``dst`` with each FM_ formula replaced by its table as plain values.
 
@@ -167,6 +167,8 @@ def write_values_copy(
     before_replace
         Run once the copy is complete, before it replaces ``dst`` (a check that the source did
         not change meanwhile); when it raises, nothing is written.
+    book
+        ``src`` already opened (its sheets surveyed, its parts verified): it is read once only.
 
     Returns
     -------
@@ -180,28 +182,34 @@ def write_values_copy(
     """
     src, dst = Path(src), Path(dst)
     macro_free = check_copy_path(src, dst)
-    book = WorkbookFile.open(src)
+    book = book if book is not None else WorkbookFile.open(src)
     report = WriteReport()
     try:
-        replaced, removed = _edit(book, tables, rewrite_spill_refs, partial, macro_free, report)
+        replaced, removed, editors = _edit(book, tables, rewrite_spill_refs, partial, macro_free, report)
     except etree.XMLSyntaxError as error:
         raise WorkbookError(f"{src}: a part is not well-formed XML ({error})") from None
     if replaced is None:
         return report
-    write_package(src, dst, replaced, removed, before_replace)
+    parts: dict[str, bytes | Iterable[bytes]] = dict(replaced)
+    for sheet, editor in editors.items():
+        if editor.changed:
+            parts[book.sheet_part(sheet)] = editor.chunks()
+    write_package(src, dst, parts, removed, before_replace, book.package)
     return report
 
 
 def _edit(book: WorkbookFile, tables, rewrite_spill_refs: SpillRewriter | None, partial: bool,
-          macro_free: bool, report: WriteReport) -> tuple[dict[str, bytes] | None, set[str]]:
+          macro_free: bool, report: WriteReport) -> tuple[dict[str, bytes] | None, set[str], dict[str, SheetEditor]]:
     placement = _place_tables(book, _plan(book, tables), report)
     if report.conflicts and not partial:
-        return None, set()
+        return None, set(), {}
     for editor, table, old_spill in placement.placed:
-        editor.clear(old_spill - set(table.cells()))
+        if old_spill:
+            editor.prepare(min(r for r, _ in old_spill), max(r for r, _ in old_spill))
+            editor.clear(sorted(old_spill - set(table.cells())))
     styles = _Styles(book)
     for editor, table, _ in placement.placed:
-        editor.write(table, styles, book.date1904, report.warnings)
+        _write_table(editor, table, styles, book.date1904, report.warnings)
         report.written.append((table.sheet, table.cell, table.range))
     formulas_changed = bool(placement.placed)
     if placement.accepted and rewrite_spill_refs is not None:
@@ -211,18 +219,18 @@ def _edit(book: WorkbookFile, tables, rewrite_spill_refs: SpillRewriter | None, 
     report.removed.extend(_remove_macro_buttons(book, replaced))
     if macro_free:
         report.removed.extend(_remove_vba(book, replaced, removed))
-    return replaced, removed
+    return replaced, removed, placement.editors
 
 
 @dataclass
 class _Placement:
     """Where the tables go: the sheets being edited, each accepted table's range."""
 
-    editors: dict[str, _SheetEditor] = field(default_factory=dict)
+    editors: dict[str, SheetEditor] = field(default_factory=dict)
     #: ``(sheet casefolded, anchor) -> range`` of each table that will be written.
     accepted: dict[tuple[str, str], str] = field(default_factory=dict)
     #: ``(editor, table, cells of the anchor's previous spill)`` in writing order.
-    placed: list[tuple[_SheetEditor, _Table, set]] = field(default_factory=list)
+    placed: list[tuple[SheetEditor, _Table, set]] = field(default_factory=list)
 
 
 def _place_tables(book: WorkbookFile, plan: dict[str, list[_Table]], report: WriteReport) -> _Placement:
@@ -232,13 +240,13 @@ def _place_tables(book: WorkbookFile, plan: dict[str, list[_Table]], report: Wri
         if sheet not in plan:
             continue
         editor = placement.editors[sheet] = _open_editor(book, sheet)
-        occupied: set[tuple[int, int]] = set()
+        occupied: list[tuple[int, int, int, int]] = []
         for table in sorted(plan[sheet], key=lambda t: (t.row, t.column)):
-            conflict, old_spill = editor.check(table, occupied)
+            conflict, old_spill = _check(editor, table, occupied)
             if conflict:
                 report.conflicts.append(conflict)
                 continue
-            occupied.update(table.cells())
+            occupied.append((table.row, table.column, table.last_row, table.last_column))
             placement.placed.append((editor, table, old_spill))
             placement.accepted[(sheet.casefold(), table.cell)] = table.range
     return placement
@@ -250,10 +258,9 @@ def _rewrite_sheets(book: WorkbookFile, placement: _Placement, rewrite: SpillRew
     for sheet in book.worksheet_names:
         editor = placement.editors.get(sheet)
         if editor is None:
-            data = book.package.read(book.sheet_part(sheet))
-            if b"#" not in data and b"anchorarray" not in data.lower():
-                continue
-            editor = _SheetEditor(data, _where(book, sheet))
+            if not book.survey(sheet).may_refer_to_spills:
+                continue  # no formula of the sheet holds a spill reference: it is not even parsed
+            editor = _open_editor(book, sheet)
         if editor.replace_spill_refs(rewrite, _spill_mapping(placement.accepted, sheet)):
             placement.editors[sheet] = editor
             changed = True
@@ -262,12 +269,12 @@ def _rewrite_sheets(book: WorkbookFile, placement: _Placement, rewrite: SpillRew
 
 def _changed_parts(book: WorkbookFile, placement: _Placement, styles: _Styles, formulas_changed: bool,
                    rewrite_spill_refs: SpillRewriter | None) -> tuple[dict[str, bytes], set[str]]:
-    """The parts of the copy that differ from the source's, and the parts it drops."""
+    """The parts of the copy that differ from the source's, and the parts it drops (the edited
+    sheets are written as they are compressed: :func:`write_values_copy` adds them)."""
     replaced: dict[str, bytes] = {}
-    for sheet, editor in placement.editors.items():
+    for editor in placement.editors.values():
         if editor.changed:
             editor.finish()
-            replaced[book.sheet_part(sheet)] = editor.tobytes()
     removed: set[str] = set()
     workbook_xml = book.package.read(book.workbook_part)
     replaced[book.workbook_part] = _edit_workbook(book, workbook_xml, placement.accepted, rewrite_spill_refs)
@@ -280,15 +287,12 @@ def _changed_parts(book: WorkbookFile, placement: _Placement, styles: _Styles, f
     return replaced, removed
 
 
-def _open_editor(book: WorkbookFile, sheet: str) -> _SheetEditor:
-    return _SheetEditor(book.package.read(book.sheet_part(sheet)), _where(book, sheet))
+def _open_editor(book: WorkbookFile, sheet: str) -> SheetEditor:
+    return SheetEditor(book.package.read(book.sheet_part(sheet)), _where(book, sheet))
 
 
 def _where(book: WorkbookFile, sheet: str) -> str:
     return f"{book.path}: the sheet {sheet}"
-
-
-_UNCACHED_FORMULA = re.compile(rb"(?:</f>|<f\b[^>]*/>)\s*(?:<v\s*/>|<v>\s*</v>)?\s*</c>")
 
 
 def _recalculate(book: WorkbookFile, placement: _Placement, styles: _Styles) -> list[str]:
@@ -296,17 +300,15 @@ def _recalculate(book: WorkbookFile, placement: _Placement, styles: _Styles) -> 
     changed = {sheet: editor.touched_cells for sheet, editor in placement.editors.items() if editor.touched_cells}
     if not changed:
         return []
-    mentions = [sheet.casefold().encode() for sheet in changed]
-    mentions += [name.name.casefold().encode() for name in book.defined_names]
+    mentions = list(changed) + [name.name for name in book.defined_names]
     for sheet in book.worksheet_names:
         if sheet in placement.editors:
             continue
-        data = book.package.read(book.sheet_part(sheet))
-        if b"<f" not in data and b":f" not in data:
+        survey = book.survey(sheet)
+        if not survey.may_have_formulas:
             continue  # no formula: nothing to compute, and the sheet is never parsed
-        lowered = data.lower()
-        if _UNCACHED_FORMULA.search(data) or any(mention in lowered for mention in mentions):
-            placement.editors[sheet] = _SheetEditor(data, _where(book, sheet))
+        if survey.may_have_uncached_formulas or any(survey.mentions(mention) for mention in mentions):
+            placement.editors[sheet] = _open_editor(book, sheet)
 
     def write(formula, rows) -> None:
         editor = placement.editors[formula.sheet]
@@ -318,10 +320,9 @@ def _recalculate(book: WorkbookFile, placement: _Placement, styles: _Styles) -> 
                 if content[0] == "date":
                     content = ("n", repr(content[1]))
                 if position == formula.position:
-                    editor.set_cached(formula.element, content)
-                    continue
-                c = editor.cells.get(position) or editor._create(position)
-                editor._set(position, c, content)
+                    editor.set_cached(position, content)
+                else:
+                    editor.set_value(position, content)
 
     return recalculate(book, placement.editors, changed, write, book.date1904)
 
@@ -496,367 +497,107 @@ def _cell_list(cells: list[tuple[int, int]], limit: int = 10) -> str:
 # Worksheets
 
 
-class _SheetEditor:
-    """One worksheet's XML, edited in place: cells by (row, column), rows kept sorted."""
-
-    def __init__(self, data: bytes, where: str = "the sheet"):
-        self.original = data
-        self.where = where
+def _check(editor: SheetEditor, table: _Table, occupied: list[tuple[int, int, int, int]]) -> tuple[str | None, set]:
+    """(conflict message or None, cells of the anchor's previous spill that may be cleared)."""
+    where = table.where
+    if table.last_row > MAX_ROW or table.last_column > MAX_COLUMN:
+        return (f"{where}: the table ({_size(table)}) does not fit on the sheet from "
+                f"{table.cell}; move the formula up or left"), set()
+    anchor = editor.cell((table.row, table.column))
+    formula = editor.child(anchor, "f") if anchor is not None else None
+    formula_ref = formula.get("ref") if formula is not None else None
+    old_spill: set[tuple[int, int]] = set()
+    if formula is not None and formula_ref:
         try:
-            self.root = parse_xml(data)
-        except etree.XMLSyntaxError as error:
-            raise WorkbookError(f"{where} is not well-formed XML ({error})") from None
-        self.ns = namespace_of(self.root)
-        self.changed = False
-        self.touched_rows: set[int] = set()
-        #: Cells whose value this copy set or cleared, for the formulas that read them.
-        self.touched_cells: set[tuple[int, int]] = set()
-        sheet_data = self.root.find(self._tag("sheetData"))
-        if sheet_data is None:
-            sheet_data = etree.SubElement(self.root, self._tag("sheetData"))
-            position = 0
-            for i, child in enumerate(self.root):
-                if local_name(child.tag) in _BEFORE_SHEET_DATA:
-                    position = i + 1
-            self.root.insert(position, sheet_data)
-        self.sheet_data = sheet_data
-        self.rows: dict[int, etree._Element] = {}
-        self.cells: dict[tuple[int, int], etree._Element] = {}
-        row_number = 0
-        for row in sheet_data:
-            if local_name(row.tag) != "row":
-                continue
-            row_ref = row.get("r")
-            row_number = _attribute_number(row_ref, where, "row", row_number) if row_ref else row_number + 1
-            row.set("r", str(row_number))
-            self.rows[row_number] = row
-            column = 0
-            for c in row:
-                if local_name(c.tag) != "c":
-                    continue
-                cell_ref = c.get("r")
-                if cell_ref:
-                    try:
-                        cell_row, column = split_cell(cell_ref)
-                    except ValueError:
-                        raise WorkbookError(f"{where}: row {row_number} has a cell r={cell_ref!r}, "
-                                            "which is no cell address") from None
-                else:
-                    column += 1
-                if c.get("s") is not None:
-                    _attribute_number(c.get("s"), where, f"cell {cell_name(row_number, column)}: style", 0)
-                c.set("r", cell_name(row_number, column))
-                self.cells[(row_number, column)] = c
-        self.row_numbers = sorted(self.rows)
-        self._column_styles: list[tuple[int, int, str]] | None = None
+            r1, c1, r2, c2 = split_range(formula_ref)
+        except ValueError:
+            r1 = c1 = r2 = c2 = 0
+        if formula.get("t") == "shared" and (r1, c1, r2, c2) != (table.row, table.column) * 2:
+            return (f"{where}: the formula was filled over {formula_ref} as one shared "
+                    f"formula; keep it in {table.cell} only and delete the copies"), set()
+        if formula.get("t") == "array":
+            old_spill = {(r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)
+                         if (r, c) != (table.row, table.column)}
+    return _overlap(editor, table, occupied, old_spill), old_spill
 
-    def _tag(self, name: str) -> str:
-        return f"{{{self.ns}}}{name}" if self.ns else name
 
-    def _child(self, element: etree._Element, name: str) -> etree._Element | None:
-        return element.find(self._tag(name))
-
-    # -- deciding ---------------------------------------------------------------------------
-
-    def _filled(self, c: etree._Element) -> bool:
-        if self._child(c, "f") is not None or self._child(c, "is") is not None:
-            return True
-        v = self._child(c, "v")
-        return v is not None and v.text is not None
-
-    def _merged(self) -> list[tuple[str, tuple[int, int, int, int]]]:
-        merged = []
-        block = self.root.find(self._tag("mergeCells"))
-        for element in block if block is not None else []:
-            ref = element.get("ref")
-            if ref:
-                try:
-                    merged.append((ref, split_range(ref)))
-                except ValueError:
-                    continue
-        return merged
-
-    def check(self, table: _Table, occupied: set) -> tuple[str | None, set]:
-        """(conflict message or None, cells of the anchor's previous spill that may be cleared)."""
-        where = table.where
-        if table.last_row > MAX_ROW or table.last_column > MAX_COLUMN:
-            return (f"{where}: the table ({_size(table)}) does not fit on the sheet from "
-                    f"{table.cell}; move the formula up or left"), set()
-        anchor = self.cells.get((table.row, table.column))
-        formula = self._child(anchor, "f") if anchor is not None else None
-        formula_ref = formula.get("ref") if formula is not None else None
-        old_spill: set[tuple[int, int]] = set()
-        if formula is not None and formula_ref:
-            try:
-                r1, c1, r2, c2 = split_range(formula_ref)
-            except ValueError:
-                r1 = c1 = r2 = c2 = 0
-            if formula.get("t") == "shared" and (r1, c1, r2, c2) != (table.row, table.column) * 2:
-                return (f"{where}: the formula was filled over {formula_ref} as one shared "
-                        f"formula; keep it in {table.cell} only and delete the copies"), set()
-            if formula.get("t") == "array":
-                old_spill = {(r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)
-                             if (r, c) != (table.row, table.column)}
-        return self._overlap(table, occupied, old_spill), old_spill
-
-    def _overlap(self, table: _Table, occupied: set, old_spill: set) -> str | None:
-        """Why the table may not go where it is asked: filled or merged cells in its way."""
-        filled = [position for position in table.cells()
-                  if position in occupied or self._in_the_way(position, table, old_spill)]
-        merged = [ref for ref, (r1, c1, r2, c2) in self._merged()
-                  if r1 <= table.last_row and table.row <= r2 and c1 <= table.last_column and table.column <= c2]
-        if not filled and not merged:
-            return None
-        reasons = []
-        if filled:
-            reasons.append(f"would overwrite filled cells {_cell_list(filled)}")
-        if merged:
-            reasons.append(f"would overlap merged cells {', '.join(merged)}")
-        advice = "clear or unmerge them, or move the formula" if merged else "clear them or move the formula"
-        return f"{table.where}: the table ({_size(table)}, {table.range}) {' and '.join(reasons)}; {advice}"
-
-    def _in_the_way(self, position: tuple[int, int], table: _Table, old_spill: set) -> bool:
-        """A cell the table would overwrite: filled, and neither its anchor nor its old spill's values."""
-        if position == (table.row, table.column):
-            return False
-        c = self.cells.get(position)
-        if c is None or not self._filled(c):
-            return False
-        return not (position in old_spill and self._child(c, "f") is None)
-
-    # -- editing ----------------------------------------------------------------------------
-
-    def clear(self, positions) -> None:
-        for position in positions:
-            c = self.cells.get(position)
-            if c is not None:
-                self._set(position, c, None)
-
-    def write(self, table: _Table, styles: "_Styles", date1904: bool, warnings: list[str]) -> None:
-        anchor = (table.row, table.column)
-        anchor_cell = self.cells.get(anchor)
-        if anchor_cell is not None:
-            formula = self._child(anchor_cell, "f")
-            if formula is not None:
-                anchor_cell.remove(formula)
-            _drop_attribute(anchor_cell, "cm")
-            self.changed = True
-        if table.n_rows == 0:
-            if anchor_cell is not None:
-                self._set(anchor, anchor_cell, None)
-            return
-        for i, values_row in enumerate(table.values):
-            for j, value in enumerate(values_row):
-                position = (table.row + i, table.column + j)
-                try:
-                    content = _content(value, date1904)
-                except TypeError:
-                    raise WorkbookError(
-                        f"{_address(table.sheet, cell_name(*position))}: cannot write a value of "
-                        f"type {type(value).__name__} ({value!r:.60})"
-                    ) from None
-                if content[0] == "s" and len(content[1]) > MAX_TEXT_LENGTH:
-                    warnings.append(
-                        f"{_address(table.sheet, cell_name(*position))}: text of "
-                        f"{len(content[1])} characters cut to {MAX_TEXT_LENGTH}, "
-                        "the most a cell holds"
-                    )
-                    content = ("s", content[1][:MAX_TEXT_LENGTH])
-                c = self.cells.get(position)
-                if c is None:
-                    if content[0] == "empty":
-                        continue
-                    c = self._create(position)
-                if content[0] == "date":
-                    content = self._date_content(c, content, styles)
-                self._set(position, c, content)
-
-    def _date_content(self, c: etree._Element, content: tuple, styles: "_Styles") -> tuple:
-        _, serial, format_id = content
-        style = _attribute_number(c.get("s"), self.where, "a style", 0)
-        new_style = styles.with_date_format(style, format_id)
-        if new_style != style:
-            c.set("s", str(new_style))
-        return ("n", repr(serial))
-
-    def set_cached(self, c: etree._Element, content: tuple) -> None:
-        """Give a formula cell the cached value its formula computes to, keeping the formula."""
-        self.changed = True
-        for child in list(c):
-            if local_name(child.tag) in ("v", "is"):
-                c.remove(child)
-        for attribute in ("t", "vm"):
-            _drop_attribute(c, attribute)
-        if content[0] == "empty":
-            return
-        kind, text = content
-        if kind == "s":
-            kind, text = "str", encode_xstring(text)
-        if kind != "n":
-            c.set("t", kind)
-        v = etree.Element(self._tag("v"))
-        v.text = text
-        formula = self._child(c, "f")
-        if formula is not None:
-            formula.addnext(v)
-        else:
-            c.insert(0, v)
-
-    def _set(self, position: tuple[int, int], c: etree._Element, content: tuple | None) -> None:
-        """Give a cell a value (``content`` from :func:`_content`) or none, keeping its style."""
-        self.changed = True
-        self.touched_rows.add(position[0])
-        self.touched_cells.add(position)
-        for child in list(c):
-            if local_name(child.tag) in ("f", "v", "is"):
-                c.remove(child)
-        for attribute in ("t", "vm", "cm"):
-            _drop_attribute(c, attribute)
-        if content is None or content[0] == "empty":
-            parent = c.getparent()
-            if c.get("s") is None and len(c) == 0 and parent is not None:
-                parent.remove(c)
-                del self.cells[position]
-            return
-        kind, text = content
-        if kind == "s":
-            c.set("t", "inlineStr")
-            inline = etree.SubElement(c, self._tag("is"))
-            t = etree.SubElement(inline, self._tag("t"))
-            t.set(_XML_SPACE, "preserve")
-            t.text = encode_xstring(text)
-            c.insert(0, inline)
-            return
-        if kind != "n":
-            c.set("t", kind)
-        v = etree.SubElement(c, self._tag("v"))
-        v.text = text
-        c.insert(0, v)
-
-    def _create(self, position: tuple[int, int]) -> etree._Element:
-        r, column = position
-        row = self.rows.get(r)
-        if row is None:
-            row = etree.SubElement(self.sheet_data, self._tag("row"))
-            row.set("r", str(r))
-            index = _bisect(self.row_numbers, r)
-            self.sheet_data.insert(self._row_index(index), row)
-            self.row_numbers.insert(index, r)
-            self.rows[r] = row
-        c = etree.SubElement(row, self._tag("c"))
-        c.set("r", cell_name(r, column))
-        style = self._inherited_style(row, column)
-        if style:
-            c.set("s", style)
-        self.cells[position] = c
-        previous = c.getprevious()
-        if previous is None or (local_name(previous.tag) == "c" and split_cell(previous.get("r", ""))[1] < column):
-            return c  # the usual left-to-right fill: already in place, no scan of the row
-        index = len(row) - 1
-        for i, child in enumerate(row):
-            name = local_name(child.tag)
-            if child is c or name not in ("c", "extLst"):
-                continue  # comments and processing instructions stay where they are
-            if name == "extLst" or split_cell(child.get("r", ""))[1] > column:
-                index = i
-                break
-        row.insert(index, c)
-        self.cells[position] = c
-        return c
-
-    def _row_index(self, sorted_index: int) -> int:
-        """Position in sheetData of the row that comes ``sorted_index``-th."""
-        if sorted_index >= len(self.row_numbers):
-            return len(self.sheet_data) - 1
-        following = self.rows[self.row_numbers[sorted_index]]
-        return list(self.sheet_data).index(following)
-
-    def _inherited_style(self, row: etree._Element, column: int) -> str | None:
-        # As Excel does when a value is typed into an empty cell: the row's format if the row
-        # has one, else the column's.
-        if row.get("customFormat") in ("1", "true") and row.get("s"):
-            return row.get("s")
-        if self._column_styles is None:
-            self._column_styles = []
-            cols = self.root.find(self._tag("cols"))
-            for col in cols if cols is not None else []:
-                col_style, low, high = col.get("style"), col.get("min"), col.get("max")
-                if col_style and low and high:
-                    self._column_styles.append((int(low), int(high), col_style))
-        for first, last, style in self._column_styles:
-            if first <= column <= last:
-                return style if style != "0" else None
+def _overlap(editor: SheetEditor, table: _Table, occupied: list[tuple[int, int, int, int]],
+             old_spill: set) -> str | None:
+    """Why the table may not go where it is asked: filled or merged cells in its way."""
+    editor.prepare(table.row, table.last_row)
+    filled: list[tuple[int, int]] = []
+    for r in range(table.row, table.last_row + 1):
+        row = editor.row(r)
+        taken = [(max(c1, table.column), min(c2, table.last_column)) for r1, c1, r2, c2 in occupied
+                 if r1 <= r <= r2 and c1 <= table.last_column and table.column <= c2]
+        in_the_way = {c for first, last in taken for c in range(first, last + 1)}
+        if row is not None:
+            in_the_way.update(c for c, cell in row.cells.items() if table.column <= c <= table.last_column
+                              and _in_the_way(editor, cell, (r, c), table, old_spill))
+        filled.extend((r, c) for c in sorted(in_the_way))
+    merged = []
+    for ref in editor.merged_ranges():
+        try:
+            r1, c1, r2, c2 = split_range(ref)
+        except ValueError:
+            continue
+        if r1 <= table.last_row and table.row <= r2 and c1 <= table.last_column and table.column <= c2:
+            merged.append(ref)
+    if not filled and not merged:
         return None
-
-    def replace_spill_refs(self, rewrite: SpillRewriter, mapping: SpillMapping) -> bool:
-        changed = False
-        for element in self.root.iter():
-            if local_name(element.tag) not in _FORMULA_TAGS or not element.text:
-                continue
-            text = element.text
-            if "#" not in text and "anchorarray" not in text.lower():
-                continue
-            new_text = rewrite(text, mapping)
-            if new_text != text:
-                element.text = new_text
-                changed = True
-        self.changed = self.changed or changed
-        return changed
-
-    def finish(self) -> None:
-        """Bring the row spans and the sheet's dimension in line with its cells."""
-        columns_by_row: dict[int, list[int]] = {}
-        for row_number, column in self.cells:
-            columns_by_row.setdefault(row_number, []).append(column)
-        for r in self.touched_rows:
-            row = self.rows.get(r)
-            if row is None or row.get("spans") is None:
-                continue
-            columns = columns_by_row.get(r)
-            if columns:
-                row.set("spans", f"{min(columns)}:{max(columns)}")
-            else:
-                del row.attrib["spans"]
-        dimension = self.root.find(self._tag("dimension"))
-        if self.cells:
-            rows = [r for r, _ in self.cells]
-            columns = [c for _, c in self.cells]
-            ref = range_text(min(rows), min(columns), max(rows), max(columns))
-        else:
-            ref = "A1"
-        if dimension is None:
-            dimension = etree.SubElement(self.root, self._tag("dimension"))
-            first = self.root[0]
-            self.root.insert(1 if local_name(first.tag) == "sheetPr" else 0, dimension)
-        dimension.set("ref", ref)
-
-    def tobytes(self) -> bytes:
-        return serialise(self.root, self.original)
+    reasons = []
+    if filled:
+        reasons.append(f"would overwrite filled cells {_cell_list(filled)}")
+    if merged:
+        reasons.append(f"would overlap merged cells {', '.join(merged)}")
+    advice = "clear or unmerge them, or move the formula" if merged else "clear them or move the formula"
+    return f"{table.where}: the table ({_size(table)}, {table.range}) {' and '.join(reasons)}; {advice}"
 
 
-def _attribute_number(text: str | None, where: str, what: str, default: int) -> int:
-    """A whole number attribute of a sheet (a row number, a style index), or a one-line error."""
-    if text is None:
-        return default
-    if not re.fullmatch(r"\s*\d{1,9}\s*", text):
-        raise WorkbookError(f"{where}: {what} is {text!r}, not a whole number")
-    return int(text)
+def _in_the_way(editor: SheetEditor, c: etree._Element | None, position: tuple[int, int], table: _Table,
+                old_spill: set) -> bool:
+    """A cell the table would overwrite: filled, and neither its anchor nor its old spill's values."""
+    if position == (table.row, table.column):
+        return False
+    if c is None or not editor.is_filled(c):
+        return False
+    return not (position in old_spill and editor.child(c, "f") is None)
 
 
-def _drop_attribute(element: etree._Element, name: str) -> None:
-    if name in element.attrib:
-        del element.attrib[name]
+def _write_table(editor: SheetEditor, table: _Table, styles: _Styles, date1904: bool, warnings: list[str]) -> None:
+    """The table's values from its anchor on, the anchor's formula gone; each cell keeps its style."""
+    anchor = (table.row, table.column)
+    editor.drop_formula(anchor)
+    if table.n_rows == 0:
+        editor.clear([anchor])
+        return
+    editor.prepare(table.row, table.last_row)
+    for i, values_row in enumerate(table.values):
+        try:
+            contents = [_content(value, date1904) for value in values_row]
+        except TypeError:
+            j, value = next((j, v) for j, v in enumerate(values_row) if _is_unwritable(v, date1904))
+            raise WorkbookError(
+                f"{_address(table.sheet, cell_name(table.row + i, table.column + j))}: cannot write a value of "
+                f"type {type(value).__name__} ({value!r:.60})"
+            ) from None
+        for j, content in enumerate(contents):
+            if content[0] == "s" and len(content[1]) > MAX_TEXT_LENGTH:
+                warnings.append(
+                    f"{_address(table.sheet, cell_name(table.row + i, table.column + j))}: text of "
+                    f"{len(content[1])} characters cut to {MAX_TEXT_LENGTH}, the most a cell holds"
+                )
+                contents[j] = ("s", content[1][:MAX_TEXT_LENGTH])
+        editor.write_row(table.row + i, table.column, contents, styles.with_date_format)
+    editor.touched_cells.add_block(table.row, table.column, table.last_row, table.last_column)
 
 
-def _bisect(values: list[int], value: int) -> int:
-    low, high = 0, len(values)
-    while low < high:
-        middle = (low + high) // 2
-        if values[middle] < value:
-            low = middle + 1
-        else:
-            high = middle
-    return low
+def _is_unwritable(value: object, date1904: bool) -> bool:
+    try:
+        _content(value, date1904)
+    except TypeError:
+        return True
+    return False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -872,6 +613,19 @@ def _content(value: object, date1904: bool) -> tuple:
     NaN and NaT are empty cells, infinities ``#NUM!``, a :class:`CellError` an error value, and
     an integer Excel cannot hold exactly (16 digits or more) is written as its text.
     """
+    kind = type(value)  # the plain types first: a table holds mostly these
+    if kind is str:
+        return ("s", value)
+    if kind is float:
+        if value != value:
+            return ("empty",)
+        if value in (math.inf, -math.inf):
+            return ("e", "#NUM!")
+        return ("n", repr(value))
+    if kind is int:
+        if -LARGEST_EXACT_INTEGER < value < LARGEST_EXACT_INTEGER:  # type: ignore[operator]
+            return ("n", str(value))
+        return ("s", str(value))
     if value is None:
         return ("empty",)
     if isinstance(value, bool) or type(value).__name__ == "bool_":

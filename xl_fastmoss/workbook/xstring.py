@@ -15,7 +15,10 @@ _NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0d\x0e-\x1f\ud800-\udfff\ufffe\uff
 
 def encode_xstring(text: str) -> str:
     """``text`` as a cell or shared string holds it."""
-    text = _LOOKS_ESCAPED.sub("_x005F_", text)
+    if "_x" in text or "_X" in text:
+        text = _LOOKS_ESCAPED.sub("_x005F_", text)
+    if _NOT_IN_XML.search(text) is None:
+        return text
     return _NOT_IN_XML.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
 
 
