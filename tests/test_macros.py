@@ -42,7 +42,7 @@ def _formula(function, *args) -> str:
 
 
 @pytest.fixture
-def workbook(fake_env, tmp_path, monkeypatch):
+def workbook(fake_env, tmp_path, monkeypatch, recent_periods):
     monkeypatch.setenv("FASTMOSS_MAX_RETRIES", "0")
     wb = Workbook()
     daily = wb.active

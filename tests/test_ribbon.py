@@ -45,7 +45,7 @@ def installed(tmp_path):
 
 
 @pytest.fixture
-def analysis(fake_env, tmp_path, monkeypatch):
+def analysis(fake_env, tmp_path, monkeypatch, recent_periods):
     """An analyst's workbook with no stamp cell, no buttons and no VBA: only FM_ formulas."""
     monkeypatch.setenv("FASTMOSS_MAX_RETRIES", "0")
     wb = Workbook()

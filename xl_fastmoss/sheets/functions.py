@@ -11,10 +11,12 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 
+from ..asking import asked_by
 from ..client import default_client
 from ..redact import redact_url, scrub
 from ..result import RankingResult
 from ..settings import Settings, key_travels_in_clear
+from ..usage import spend_rows
 from .calls import TableCall, read_call
 from .table import error_text, to_rows
 
@@ -64,7 +66,8 @@ def ranking_table(function: str, region, category_id, date_type, date_value, *op
     try:
         call = read_call(function, region, category_id, date_type, date_value, options)
         client = default_client()
-        result = client.fetch(call.request)
+        with asked_by(f"cell ={function}: {call.request.query.describe()}, {call.request.rows} rows"):
+            result = client.fetch(call.request)
     except Exception as error:  # a cell shows the cause, never a traceback
         session_log.failed()
         return [[error_text(error)]]
@@ -100,7 +103,8 @@ def mark_stale(rows: list[list], result: RankingResult, headers: bool) -> list[l
 
 
 def status_table() -> list[list]:
-    """FM_STATUS: key configured, calls made and served from cache, when the data was fetched.
+    """FM_STATUS: key configured, calls made (this session, and today by every process with
+    what is left of the daily budgets), served from cache, when the data was fetched.
 
     Never raises: a setting or a cache that cannot be used is one row saying so, and no text
     in the table shows a secret (each passes :func:`~xl_fastmoss.redact.scrub`).
@@ -136,6 +140,10 @@ def status_table() -> list[list]:
         ["Stale tables", len(session_log.stale)],
         ["Failed calls of FM_ functions", session_log.errors],
     ]
+    try:
+        rows += spend_rows(client.ledger)
+    except Exception as error:  # the ledger's trouble is one row, the rest of the status stands
+        rows.append(["Usage ledger", error_text(error)])
     rows += [[f"Stale: {label}", reason] for label, reason in list(session_log.stale.items())]
     return _scrubbed(rows)
 
