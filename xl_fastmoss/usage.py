@@ -49,12 +49,12 @@ def usage_report(settings: Settings, days: int, output_format: str, each_call: b
         if each_call:
             entries = ledger.entries(days)
             if output_format == "json":
-                return [json.dumps([_entry_json(e) for e in entries], ensure_ascii=True, indent=1)]
+                return _json_lines([_entry_json(e) for e in entries])
             return _entries_table(entries) + [f"ledger: {ledger.describe()}"]
         found = ledger.usage(days)
         if output_format == "json":
-            return [json.dumps([{"day": u.day, "endpoint": u.endpoint, "calls": u.calls, "rows": u.rows}
-                                for u in found], ensure_ascii=True, indent=1)]
+            return _json_lines([{"day": u.day, "endpoint": u.endpoint, "calls": u.calls, "rows": u.rows}
+                                for u in found])
         calls, rows = ledger.today()
         budgets = ledger.budgets
         return _usage_table(found, days) + [
@@ -64,6 +64,11 @@ def usage_report(settings: Settings, days: int, output_format: str, each_call: b
         ]
     finally:
         ledger.close()
+
+
+def _json_lines(value: list) -> list[str]:
+    """JSON as lines: ASCII only, so no line holds a character a terminal acts on."""
+    return json.dumps(value, ensure_ascii=True, indent=1).splitlines()
 
 
 def _usage_table(found: list[Usage], days: int) -> list[str]:
