@@ -175,7 +175,10 @@ def _confirmed(book, client: FastMossClient, cost: Estimate, scope: str) -> bool
     budgets = client.ledger.budgets
     over = []
     if budgets.calls is not None or budgets.rows is not None:
-        used_calls, used_rows = client.ledger.today()
+        try:
+            used_calls, used_rows = client.ledger.today()
+        except FastMossError:  # the ledger cannot be read: each call still checks the budgets
+            used_calls, used_rows = 0, 0
         if budgets.calls is not None and cost.calls > budgets.calls - used_calls:
             over.append(f"{max(0, budgets.calls - used_calls):,} calls are left of today's budget of {budgets.calls:,}")
         if budgets.rows is not None and cost.rows > budgets.rows - used_rows:
