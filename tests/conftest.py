@@ -60,3 +60,11 @@ def client(fake_env, tmp_path):
     """A client of the fake server with fast retries."""
     with FastMossClient(Settings.load(retry_deadline=5.0, read_timeout=2.0, retry_backoff=0.01)) as made:
         yield made
+
+
+@pytest.fixture
+def recent_periods(monkeypatch):
+    """Every period of the test counts as recent (a settle window of ten years), so a refresh
+    asks for it again and its answers expire: for tests of refreshing and of stale copies,
+    whose fixed dates (2026-04-01 ...) the clock has long passed. See xl_fastmoss.retention."""
+    monkeypatch.setenv("FASTMOSS_SETTLE_DAYS", "3650")

@@ -73,6 +73,7 @@ def test_the_cache_key_ignores_the_api_key(client, server):
     assert server.call_count == 1
 
 
+@pytest.mark.usefixtures("recent_periods")
 def test_refresh_bypasses_the_cache_and_updates_it(client, server):
     client.most_promoted("US", 14, "day", DAY)
     client.most_promoted("US", 14, "day", DAY, refresh=True)

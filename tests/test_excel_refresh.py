@@ -43,7 +43,7 @@ def clock():
 
 
 @pytest.fixture
-def open_dashboard(fake_env, clock, tmp_path, monkeypatch):
+def open_dashboard(fake_env, clock, tmp_path, monkeypatch, recent_periods):
     """Opens the template, copied with its Python module, in a new Excel; its FM_ tables landed."""
     monkeypatch.setenv("FASTMOSS_MAX_RETRIES", "0")
     folder = tmp_path / "dashboard"

@@ -136,6 +136,7 @@ def test_a_short_page_mid_ranking_keeps_true_ranks_and_warns(client, server):
     assert any("page 2 answered 50 of 100 rows; ranks 151-200 are missing" in w for w in result.warnings)
 
 
+@pytest.mark.usefixtures("recent_periods")
 def test_a_failed_refresh_falls_back_to_the_cached_copy_and_says_it_is_stale(client, server):
     ask(client)
     server.inject(Fault.HTTP_STATUS, status=500, times=50)
@@ -392,6 +393,7 @@ def test_an_odd_field_is_a_blank_with_a_warning_and_the_page_serves_from_the_cac
     assert again.from_cache and server.call_count == 1 and again.frame[column].isna().iloc[2]
 
 
+@pytest.mark.usefixtures("recent_periods")
 def test_a_page_that_is_no_table_neither_enters_the_cache_nor_replaces_a_good_copy(server, fake_env):
     with fast_client(max_retries=0) as client:
         good = ask(client)
@@ -407,6 +409,7 @@ def test_a_page_that_is_no_table_neither_enters_the_cache_nor_replaces_a_good_co
 # -- an empty answer never replaces rows ---------------------------------------------------------
 
 
+@pytest.mark.usefixtures("recent_periods")
 def test_an_empty_answer_for_a_period_that_had_rows_keeps_the_rows_marked_stale(server, fake_env):
     with fast_client() as client:
         good = ask(client, rows=150)
@@ -419,6 +422,7 @@ def test_an_empty_answer_for_a_period_that_had_rows_keeps_the_rows_marked_stale(
         assert len(ask(another_process, rows=150).frame) == 150  # the cache still holds the rows
 
 
+@pytest.mark.usefixtures("recent_periods")
 def test_an_empty_answer_after_rows_shows_the_rows_in_a_cell_and_on_the_command_line(fake_env):
     import datetime as dt
 
@@ -445,6 +449,7 @@ def test_an_empty_answer_after_rows_shows_the_rows_in_a_cell_and_on_the_command_
     assert refreshed.stderr.strip().splitlines()[-1].startswith("EmptyAnswer: FastMoss answered no rows")
 
 
+@pytest.mark.usefixtures("recent_periods")
 def test_refresh_of_a_workbook_fails_naming_the_table_that_came_back_empty(fake_env, tmp_path):
     from click.testing import CliRunner
     from openpyxl import Workbook
@@ -464,6 +469,7 @@ def test_refresh_of_a_workbook_fails_naming_the_table_that_came_back_empty(fake_
     assert "Daily!A1: FastMoss: FastMoss answered no rows for a page that had rows before" in result.stderr
 
 
+@pytest.mark.usefixtures("recent_periods")
 def test_a_failed_refresh_with_a_bad_key_exits_non_zero(fake_env, monkeypatch):
     from click.testing import CliRunner
 

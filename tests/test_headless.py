@@ -130,6 +130,7 @@ def test_nested_and_invalid_calls_are_reported_by_address_before_any_call(tmp_pa
     assert server.call_count == 0
 
 
+@pytest.mark.usefixtures("recent_periods")
 def test_the_cli_refresh_exits_non_zero_naming_what_failed(dashboard, fake_env, tmp_path):
     runner = CliRunner()
     output = tmp_path / "values.xlsx"

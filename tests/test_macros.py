@@ -42,7 +42,7 @@ def _formula(function, *args) -> str:
 
 
 @pytest.fixture
-def workbook(fake_env, tmp_path, monkeypatch):
+def workbook(fake_env, tmp_path, monkeypatch, recent_periods):
     monkeypatch.setenv("FASTMOSS_MAX_RETRIES", "0")
     wb = Workbook()
     daily = wb.active
@@ -222,3 +222,76 @@ def xl_macros():
     from xl_fastmoss import macros
 
     return macros
+
+
+# -- the estimate before spending ------------------------------------------------------------------------
+
+def confirm_above(monkeypatch, calls: int) -> None:
+    """FASTMOSS_CONFIRM_CALLS for the refresh, in this process (the UDF server) and its children."""
+    from xl_fastmoss.client import reset_default_client
+
+    monkeypatch.setenv("FASTMOSS_CONFIRM_CALLS", str(calls))
+    reset_default_client()
+
+
+def confirmations(excel) -> list:
+    return [d for d in excel.dialogs if d.title == "FastMoss refresh"]
+
+
+@UDF_SERVER
+def test_a_refresh_above_the_threshold_shows_its_estimate_and_cancel_fetches_nothing(excel, server, monkeypatch,
+                                                                                    use_udf_server):
+    excel, book = excel
+    set_udf_server(book, use_udf_server)
+    confirm_above(monkeypatch, 3)
+    before = tables(excel, book)
+    server.revision += 1
+    server.reset_calls()
+    excel.click_in_message_box("cancel")
+    run(excel, book)
+    (asked,) = confirmations(excel)
+    assert asked.text.startswith("This refresh will make about 4 API calls (400 rows) for 3 queries; ")
+    assert "above 3 calls" in asked.text
+    assert server.call_count == 0 and tables(excel, book) == before
+    assert excel.shown(book, "Daily!B2") == "not yet"
+
+
+@UDF_SERVER
+def test_a_refresh_above_the_threshold_goes_on_when_the_analyst_clicks_ok(excel, server, tmp_path, monkeypatch,
+                                                                          use_udf_server):
+    excel, book = excel
+    set_udf_server(book, use_udf_server)
+    confirm_above(monkeypatch, 3)
+    server.revision += 1
+    server.reset_calls()
+    excel.click_in_message_box("ok")
+    run(excel, book)
+    assert len(confirmations(excel)) == 1 and server.call_count == 4
+    assert excel.table(book, "Daily!P4") == answer(tmp_path, *FORMULAS["Daily!P4"])
+
+
+@UDF_SERVER
+def test_a_refresh_within_the_threshold_asks_nothing(excel, server, monkeypatch, use_udf_server):
+    excel, book = excel
+    set_udf_server(book, use_udf_server)
+    confirm_above(monkeypatch, 4)  # the whole workbook is 4 calls: not above
+    server.revision += 1
+    server.reset_calls()
+    run(excel, book)  # an OK / Cancel box nobody scripted a click for would fail the model
+    assert confirmations(excel) == [] and server.call_count == 4
+
+
+def test_a_refresh_beyond_what_is_left_of_the_budget_asks_even_below_the_threshold(excel, server, monkeypatch):
+    excel, book = excel
+    set_udf_server(book, True)  # in this process, on the morning the cells were calculated
+    monkeypatch.setenv("FASTMOSS_DAILY_CALLS", "6")  # the cells took 4 of them on opening
+    confirm_above(monkeypatch, 50)
+    server.revision += 1
+    server.reset_calls()
+    excel.click_in_message_box("ok")
+    run(excel, book)
+    (asked,) = confirmations(excel)
+    assert "Only 2 calls are left of today's budget of 6: calls past a budget are refused" in asked.text
+    assert server.call_count == 2
+    lines = report(excel, book)
+    assert "failed" in lines[0] and any("the daily budget of 6 calls is used up" in line for line in lines[1:])

@@ -120,6 +120,7 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+@pytest.mark.usefixtures("recent_periods")
 def test_a_table_in_memory_is_dropped_once_another_process_refreshed_it(fake_env, tmp_path):
     settings = Settings.load(cache_dir=tmp_path / "cache")
     request = TableRequest(US, 10)

@@ -45,7 +45,7 @@ def installed(tmp_path):
 
 
 @pytest.fixture
-def analysis(fake_env, tmp_path, monkeypatch):
+def analysis(fake_env, tmp_path, monkeypatch, recent_periods):
     """An analyst's workbook with no stamp cell, no buttons and no VBA: only FM_ formulas."""
     monkeypatch.setenv("FASTMOSS_MAX_RETRIES", "0")
     wb = Workbook()
@@ -253,3 +253,41 @@ def test_every_ribbon_button_is_a_button_of_xl_fastmoss_ribbon(installed):
         addin = model.load_addin(installed)
     assert sorted(addin.buttons) == sorted(ribbon.BUTTONS_BY_ID)
     assert set(addin.buttons.values()) == {"RibbonMyAddin.RunMain"}
+
+
+def use_udf_server(model) -> None:
+    (addin,) = model.app.addins
+    config = addin.book.sheet(addin_command.CONFIG_SHEET)
+    row = next(r for r in range(1, 20) if config.shown(r, 1) == "Use UDF Server")
+    model.app.set_constant(config, row, 2, True)
+
+
+def test_usage_shows_todays_calls_of_every_process_and_the_last_days(excel, server, monkeypatch):
+    model, book = excel
+    from xl_fastmoss.client import reset_default_client
+
+    monkeypatch.setenv("FASTMOSS_DAILY_CALLS", "100")
+    reset_default_client()  # the UDF server's client takes the budget up
+    use_udf_server(model)  # the click runs in this process, on the morning the cells were calculated
+    outcome = model.click_ribbon("fastmoss_usage")
+    assert outcome.in_udf_server and outcome.message_box is None
+    (box,) = model.dialogs
+    lines = box.text.split("\n")
+    assert "API calls today: 3" in lines and "Rows received today: 300" in lines  # the three tables on opening
+    assert "Calls left today: 97 of 100" in lines and "Rows left today: no budget" in lines
+    assert lines[-2:] == ["Last 7 days (local time):", "  2026-04-02: 3 calls, 300 rows"]
+
+
+def test_a_refresh_button_shows_the_estimate_first_above_the_threshold(excel, server, monkeypatch):
+    model, book = excel
+    monkeypatch.setenv("FASTMOSS_CONFIRM_CALLS", "2")  # the button's Python process reads it
+    server.revision += 1
+    server.reset_calls()
+    model.click_in_message_box("cancel")
+    click(model, "fastmoss_refresh_workbook")
+    (asked,) = model.dialogs
+    assert asked.title == "FastMoss refresh" and asked.text.startswith("This refresh will make about 3 API calls")
+    assert server.call_count == 0
+    model.click_in_message_box("ok")
+    click(model, "fastmoss_refresh_workbook")
+    assert server.call_count == 3

@@ -154,6 +154,7 @@ def every_text(runner, *commands):
     return [(result.exit_code, result.output) for result in (runner.invoke(main, list(c)) for c in commands)]
 
 
+@pytest.mark.usefixtures("recent_periods")
 def test_an_api_echoing_the_authorization_header_shows_nothing_of_it(secret_server, caplog):
     import xl_fastmoss.udfs as udfs
 

@@ -21,6 +21,11 @@ DAY = "2026-04-01"
     ("FASTMOSS_MAX_CONCURRENCY", "nan", "FASTMOSS_MAX_CONCURRENCY must be a whole number from 1 to 64, got nan"),
     ("FASTMOSS_CACHE_TTL", "1e30", "FASTMOSS_CACHE_TTL must be a number from 0 to 3.16224e+08, got 1e30"),
     ("FASTMOSS_CACHE_TTL", "ten", "FASTMOSS_CACHE_TTL must be a number, got 'ten'"),
+    ("FASTMOSS_DAILY_CALLS", "-1", "FASTMOSS_DAILY_CALLS must be a whole number from 0 to 1e+09, got -1"),
+    ("FASTMOSS_DAILY_ROWS", "1.5", "FASTMOSS_DAILY_ROWS must be a whole number from 0 to 1e+12, got 1.5"),
+    ("FASTMOSS_SETTLE_DAYS", "nan", "FASTMOSS_SETTLE_DAYS must be a number from 0 to 3660, got nan"),
+    ("FASTMOSS_CONFIRM_CALLS", "inf", "FASTMOSS_CONFIRM_CALLS must be a whole number from 0 to 1e+09, got inf"),
+    ("FASTMOSS_PAGE_ROWS", "half", "FASTMOSS_PAGE_ROWS must be full or exact, got 'half'"),
 ])
 def test_a_setting_that_cannot_work_is_one_line_everywhere_and_costs_no_call(fake_env, monkeypatch, variable,
                                                                               value, message):
@@ -51,3 +56,18 @@ def test_sound_numbers_are_read_with_their_types(monkeypatch):
     settings = Settings.load()
     assert (settings.read_timeout, settings.max_retries, settings.max_concurrency) == (2.5, 2, 8)
     assert isinstance(settings.max_retries, int) and isinstance(settings.max_concurrency, int)
+
+
+def test_the_spend_settings_have_their_defaults_and_read_from_the_config_file(monkeypatch):
+    from xl_fastmoss.settings import write_config
+
+    settings = Settings.load()
+    assert (settings.daily_calls, settings.daily_rows, settings.page_rows, settings.settle_days,
+            settings.confirm_calls) == (None, None, "full", 3.0, 50)
+    write_config({"daily_calls": "200", "daily_rows": "none", "page_rows": "Exact", "settle_days": "7",
+                  "confirm_calls": "10"})
+    settings = Settings.load()
+    assert (settings.daily_calls, settings.daily_rows, settings.page_rows, settings.settle_days,
+            settings.confirm_calls) == (200, None, "exact", 7.0, 10)
+    monkeypatch.setenv("FASTMOSS_DAILY_CALLS", "5")  # the environment wins over the file
+    assert Settings.load().daily_calls == 5

@@ -93,6 +93,7 @@ def test_an_empty_period_is_one_cell_saying_so(udfs, server):
     assert text.startswith("No data yet for most_promoted, US, category 14, day 2026-04-01")
 
 
+@pytest.mark.usefixtures("recent_periods")
 def test_a_failed_fetch_shows_the_older_table_marked_stale(fake_env, monkeypatch):
     import time
 
@@ -112,6 +113,7 @@ def test_a_failed_fetch_shows_the_older_table_marked_stale(fake_env, monkeypatch
     assert "HTTP 503" in status["Stale: most_promoted, US, category 14, day 2026-04-01"]
 
 
+@pytest.mark.usefixtures("recent_periods")
 def test_a_stale_table_without_headers_keeps_its_shape_and_fm_status_lists_it(fake_env, monkeypatch):
     import time
 

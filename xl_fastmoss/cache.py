@@ -25,6 +25,7 @@ import json
 import os
 import threading
 from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -41,6 +42,9 @@ if TYPE_CHECKING:  # requests-cache imports every backend it finds (~0.1 s): onl
     from requests_cache.serializers import SerializerPipeline
 
 CACHE_FILE_NAME = "responses.sqlite"
+#: Seconds an expired answer is kept (locally by ``xl-fastmoss cache --prune``, on Redis by its
+#: time-to-live) to stand in when the API fails.
+STALE_KEPT = 7 * 24 * 3600
 #: Room a stored answer takes beyond its body: base64 (4/3), headers, request, JSON layout.
 _STORED_OVERHEAD = 1.5
 _STORED_SLACK = 64 * 1024
@@ -62,9 +66,20 @@ class ResponseCache(Protocol):
 
     def is_fresh(self, response: CachedResponse) -> bool: ...
 
-    def store(self, key: str, response: requests.Response) -> bool:
-        """Keep ``response``, a page the transport read cleanly; returns whether it was stored."""
+    def store(self, key: str, response: requests.Response, *, final: bool = False) -> bool:
+        """Keep ``response``, a page the transport read cleanly (never expiring when ``final``);
+        returns whether it was stored."""
         ...
+
+    def pieces(self, query: str) -> dict[tuple[int, int], str]:
+        """The (page, page size) pieces of one query stored so far, each with its cache key.
+
+        An index, not the answers: a piece listed may have expired or gone (the answer is read
+        through :meth:`get` as always), and one not listed is fetched again.
+        """
+        ...
+
+    def add_piece(self, query: str, page: int, size: int, key: str) -> None: ...
 
     def lock(self, key: str) -> AbstractContextManager[object]:
         """Held while this process calls the API for the page ``key``."""
@@ -128,6 +143,8 @@ class BackendCache:
         self.ttl = ttl
         #: What is wrong with this cache, for FM_STATUS (None when nothing is).
         self.problem = problem
+        self._pieces: dict[str, dict[tuple[int, int], str]] = {}
+        self._pieces_lock = threading.Lock()
 
     def key(self, url: str, body: dict) -> str:
         return self.backend.create_key(requests.Request("POST", url, json=body).prepare())
@@ -139,13 +156,22 @@ class BackendCache:
     def is_fresh(self, response: CachedResponse) -> bool:
         return self.ttl > 0 and not response.is_expired
 
-    def store(self, key: str, response: requests.Response) -> bool:
-        """Keep ``response``; returns whether it was stored (not when the time-to-live is 0)."""
+    def store(self, key: str, response: requests.Response, *, final: bool = False) -> bool:
+        """Keep ``response``, for ever when ``final``; returns whether it was stored (not when
+        the time-to-live is 0: that turns the cache off)."""
         if self.ttl <= 0:
             return False
-        expires = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=self.ttl)
+        expires = None if final else dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=self.ttl)
         self.backend.save_response(response, key, expires)
         return True
+
+    def pieces(self, query: str) -> dict[tuple[int, int], str]:
+        with self._pieces_lock:
+            return dict(self._pieces.get(query, {}))
+
+    def add_piece(self, query: str, page: int, size: int, key: str) -> None:
+        with self._pieces_lock:
+            self._pieces.setdefault(query, {})[(page, size)] = key
 
     def lock(self, key: str) -> AbstractContextManager[object]:
         """No lock across processes for a local file: in-process requests are already merged."""
@@ -184,15 +210,127 @@ class LocalFileCache(BackendCache):
             self._recover(backend, error)
             return None
 
-    def store(self, key: str, response: requests.Response) -> bool:
+    def store(self, key: str, response: requests.Response, *, final: bool = False) -> bool:
         import sqlite3
 
         backend = self.backend
         try:
-            return super().store(key, response)
+            return super().store(key, response, final=final)
         except sqlite3.DatabaseError as error:
             self._recover(backend, error)
             return False
+
+    # The piece index is a table of the cache file (one row a stored piece); pieces of an
+    # in-memory cache stay in memory. A failure to read or write it only costs a call later.
+    def pieces(self, query: str) -> dict[tuple[int, int], str]:
+        if self._in_memory_backend():
+            return super().pieces(query)
+        found = self._on_index("SELECT page, size, key FROM pieces WHERE query = ?", (query,))
+        return {(page, size): key for page, size, key in found}
+
+    def add_piece(self, query: str, page: int, size: int, key: str) -> None:
+        if self._in_memory_backend():
+            super().add_piece(query, page, size, key)
+            return
+        self._on_index("INSERT OR REPLACE INTO pieces (query, page, size, key) VALUES (?, ?, ?, ?)",
+                       (query, page, size, key))
+
+    # -- what `xl-fastmoss cache` shows and does ---------------------------------------------
+
+    def inventory(self, settle_days: float) -> CacheInventory:
+        """What the file holds: answers by kind, pieces indexed, bytes on disk, files moved aside."""
+        found = CacheInventory(self.path, size=_size_on_disk(self.path), aside=_moved_aside(self.folder))
+        if self._in_memory_backend():
+            return found
+        for _key, kind in self._kinds(settle_days):
+            setattr(found, kind, getattr(found, kind) + 1)
+        found.pieces = self._on_index("SELECT COUNT(*) FROM pieces", ())[0][0] if self.path.exists() else 0
+        return found
+
+    def prune(self, settle_days: float) -> CacheInventory:
+        """Remove what can no longer serve: answers expired more than STALE_KEPT ago (never a final
+        one), answers that do not decode, index rows of answers gone, files moved aside; then
+        compact the file. Returns what was removed."""
+        removed = CacheInventory(self.path, aside=_moved_aside(self.folder))
+        if not self._in_memory_backend():
+            doomed = [(key, kind) for key, kind in self._kinds(settle_days, pruning=True) if kind]
+            if doomed:
+                self.backend.delete(*[key for key, _ in doomed])
+            for _key, kind in doomed:
+                setattr(removed, kind, getattr(removed, kind) + 1)
+            removed.pieces = len(self._on_index(
+                "DELETE FROM pieces WHERE key NOT IN (SELECT key FROM responses) RETURNING key", ()))
+            self._vacuum()
+        for path in removed.aside:
+            with contextlib.suppress(OSError):
+                path.unlink()
+        return removed
+
+    def clear(self) -> CacheInventory:
+        """Remove every answer and the piece index (not the ledger, nor the refresh record)."""
+        removed = self.inventory(settle_days=0)
+        removed.aside = []
+        self.backend.clear()
+        self._on_index("DELETE FROM pieces", ())
+        self._vacuum()
+        return removed
+
+    def _kinds(self, settle_days: float, pruning: bool = False):
+        """(key, kind) of every stored answer: final, fresh, expired or unreadable; when
+        ``pruning``, the kind is "expired" or "unreadable" for what to remove and "" for what stays."""
+        import sqlite3
+
+        from .retention import is_final
+
+        now = dt.datetime.now(dt.timezone.utc)
+        serializer = self.backend.responses.serializer
+        assert serializer is not None, "the cache is opened with data_only_serializer"
+        try:
+            with contextlib.closing(sqlite3.connect(self.path, timeout=10)) as db:
+                rows = db.execute("SELECT key, value, expires FROM responses").fetchall()
+        except sqlite3.Error as error:
+            log.warning("cache file %s cannot be read (%s)", self.path, _reason(error))
+            return
+        for key, value, expires in rows:
+            try:
+                response = serializer.loads(value)
+                body = json.loads(response.request.body or b"null")
+            except (ValueError, TypeError, AttributeError):
+                yield key, "unreadable"
+                continue
+            created = response.created_at if response.created_at.tzinfo else response.created_at.replace(
+                tzinfo=dt.timezone.utc)
+            if expires is None or is_final(body, created, settle_days):
+                yield key, "" if pruning else "final"
+            elif expires > now.timestamp():
+                yield key, "" if pruning else "fresh"
+            elif not pruning or expires < now.timestamp() - STALE_KEPT:
+                yield key, "expired"
+            else:
+                yield key, ""
+
+    def _vacuum(self) -> None:
+        import sqlite3
+
+        try:
+            with contextlib.closing(sqlite3.connect(self.path, timeout=10)) as db:
+                db.execute("VACUUM")
+        except sqlite3.Error as error:  # another process is writing: the space is freed later
+            log.warning("cache file %s was not compacted (%s)", self.path, _reason(error))
+
+    def _in_memory_backend(self) -> bool:
+        return ":memory:" in str(getattr(self.backend, "db_path", ":memory:"))
+
+    def _on_index(self, statement: str, parameters: tuple) -> list:
+        import sqlite3
+
+        try:
+            with contextlib.closing(sqlite3.connect(self.path, timeout=10)) as db, db:
+                db.execute(_PIECES_TABLE)
+                return db.execute(statement, parameters).fetchall()
+        except sqlite3.Error as error:
+            log.warning("the piece index of %s cannot be used (%s)", self.path, _reason(error))
+            return []
 
     def _open(self) -> requests_cache.BaseCache:
         import sqlite3
@@ -261,6 +399,41 @@ class LocalFileCache(BackendCache):
         # Opening creates the tables: a file that is not SQLite, or truncated, fails here. Damage
         # further in is found by the read or write that meets it (see get and store).
         return requests_cache.SQLiteCache(path, wal=True, serializer=serializer)
+
+
+@dataclass
+class CacheInventory:
+    """Answers of the cache file by kind (or removed from it), pieces indexed, bytes, files moved aside."""
+
+    path: Path
+    final: int = 0
+    fresh: int = 0
+    expired: int = 0
+    unreadable: int = 0
+    pieces: int = 0
+    size: int = 0
+    aside: list[Path] = field(default_factory=list)
+
+    @property
+    def answers(self) -> int:
+        return self.final + self.fresh + self.expired + self.unreadable
+
+
+def _size_on_disk(path: Path) -> int:
+    return sum(part.stat().st_size for part in (path.with_name(path.name + s) for s in ("", "-wal", "-shm"))
+               if part.exists())
+
+
+def _moved_aside(folder: Path) -> list[Path]:
+    """Cache and ledger files moved aside because they could not be read (see _move_aside)."""
+    try:
+        return sorted(p for p in folder.iterdir() if ".sqlite.broken-" in p.name)
+    except OSError:
+        return []
+
+
+_PIECES_TABLE = ("CREATE TABLE IF NOT EXISTS pieces (query TEXT NOT NULL, page INTEGER NOT NULL, "
+                 "size INTEGER NOT NULL, key TEXT NOT NULL, PRIMARY KEY (query, page, size))")
 
 
 def open_local_cache(cache_dir: Path | None, ttl: float, max_page_bytes: int = 4 * 2**20) -> BackendCache:

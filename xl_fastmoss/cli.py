@@ -11,10 +11,19 @@ import click
 
 from . import export, movers, shop_history
 from .addin_command import addin as addin_command
+from .asking import asked_by
 from .client import FastMossClient
 from .errors import FastMossError, InvalidArgument
 from .redact import redact_url, scrub
-from .settings import Settings, config_file, forget_api_key, key_travels_in_clear, store_api_key, write_config
+from .settings import (
+    Settings,
+    config_file,
+    forget_api_key,
+    key_travels_in_clear,
+    read_config,
+    store_api_key,
+    write_config,
+)
 from .template_command import template as template_command
 
 _FORMATS = ("table", "csv", "json")
@@ -72,7 +81,8 @@ def _ranking_command(name: str, endpoint: str, with_sort: bool, with_cross_borde
     @click.option("--compare", default=None, metavar="PERIOD",
                   help="previous (the period before) or an earlier period: adds previous_rank, rank_change and "
                        "new, the earlier ranking fetched to the same --rows.")
-    @click.option("--refresh", is_flag=True, help="Skip the cache and ask the API again.")
+    @click.option("--refresh", is_flag=True, help="Skip the cache and ask the API again (answers of settled "
+                                                   "periods are final: they come from the cache).")
     def command(region, category_id, date_type, date_value, rows, shop_type, output_format, output,
                 raw, compare, refresh, sort=None, cross_border=None):
         _check_output(output, output_format, raw)
@@ -82,7 +92,8 @@ def _ranking_command(name: str, endpoint: str, with_sort: bool, with_cross_borde
         if with_cross_border:
             options["cross_border"] = cross_border
         region, category_id = _filter(region), _filter(category_id)
-        with FastMossClient() as client, _progress_bar() as progress:
+        asker = f"xl-fastmoss {name} {region or 'all'} {category_id or 'all'} {date_type} {date_value}"
+        with FastMossClient() as client, _progress_bar() as progress, asked_by(asker):
             if compare is None:
                 result = client.ranking(endpoint, region, category_id, date_type, date_value,
                                         progress=progress, **options)
@@ -238,7 +249,14 @@ class _progress_bar:
 @click.option("--cache-ttl", default=None, help="Store how many seconds a cached answer is fresh.")
 @click.option("--max-concurrency", default=None, help="Store how many calls may be in flight at once.")
 @click.option("--cache-url", default=None, help="Store a team cache, redis://host:6379/0 ('' to remove).")
-def config(set_key, forget_key, base_url, cache_dir, cache_ttl, max_concurrency, cache_url):
+@click.option("--daily-calls", default=None, help="Store a daily budget of calls ('' or none: no budget).")
+@click.option("--daily-rows", default=None, help="Store a daily budget of rows received ('' or none: no budget).")
+@click.option("--page-rows", default=None, help="Store the page size policy: full (100 rows a page, fewest calls) "
+                                                "or exact (only the rows a table lacks, fewest rows).")
+@click.option("--settle-days", default=None, help="Store the days after a period ends before its answers are final.")
+@click.option("--confirm-calls", default=None, help="Store above how many estimated calls an Excel refresh asks first.")
+def config(set_key, forget_key, base_url, cache_dir, cache_ttl, max_concurrency, cache_url, daily_calls, daily_rows,
+           page_rows, settle_days, confirm_calls):
     """Show or change the settings; the key is never shown."""
     if set_key:
         key = click.prompt("FastMoss API key", hide_input=True).strip()
@@ -247,16 +265,28 @@ def config(set_key, forget_key, base_url, cache_dir, cache_ttl, max_concurrency,
         forget_api_key()
         click.echo("stored key removed")
     changes = {"base_url": base_url, "cache_dir": cache_dir, "cache_ttl": cache_ttl,
-               "max_concurrency": max_concurrency, "cache_url": cache_url}
-    if any(v is not None for v in changes.values()):
-        write_config({k: (v or None) for k, v in changes.items() if v is not None})
+               "max_concurrency": max_concurrency, "cache_url": cache_url, "daily_calls": daily_calls,
+               "daily_rows": daily_rows, "page_rows": page_rows, "settle_days": settle_days,
+               "confirm_calls": confirm_calls}
+    changes = {k: (None if v is not None and v.strip().lower() in ("", "none") else v)
+               for k, v in changes.items() if v is not None}
+    if changes:
+        previous = read_config()
+        write_config(changes)
+        try:
+            Settings.load()  # a value that cannot work is refused now, not at the next call
+        except FastMossError:
+            write_config({k: previous.get(k) for k in changes})
+            raise
     settings = Settings.load()
     click.echo(f"config file: {config_file()}")
     click.echo(f"API key: {'configured' if settings.api_key else 'not set (xl-fastmoss config --set-key)'}")
     in_clear = " (plain http: the API key travels unencrypted)" if key_travels_in_clear(settings.base_url) else ""
     click.echo(f"base_url: {redact_url(settings.base_url)}{in_clear}")
-    for name in ("cache_dir", "cache_ttl", "max_concurrency", "read_timeout", "max_retries"):
-        click.echo(scrub(f"{name}: {getattr(settings, name)}"))
+    for name in ("cache_dir", "cache_ttl", "max_concurrency", "read_timeout", "max_retries", "daily_calls",
+                 "daily_rows", "page_rows", "settle_days", "confirm_calls"):
+        value = getattr(settings, name)
+        click.echo(scrub(f"{name}: {'none' if value is None else value}"))
     if settings.cache_url:
         click.echo(f"cache_url: {redact_url(settings.cache_url)}")
 
@@ -287,21 +317,60 @@ def demo(output):
               help="Where to write the values copy: .xlsx (macro-free), or .xlsm to keep an .xlsm's VBA "
                    "(default BOOK-values.xlsx beside BOOK).")
 @click.option("--cached", is_flag=True, help="Use cached answers where fresh instead of asking again.")
-def refresh(book, output, cached):
+@click.option("--dry-run", is_flag=True, help="Make no call and write nothing: print what the refresh would fetch, "
+                                              "ending with the line `N calls, M rows`.")
+@click.option("--max-calls", type=click.IntRange(0), default=None,
+              help="Refuse, before any call, a refresh estimated above N calls; stop at N calls in all.")
+def refresh(book, output, cached, dry_run, max_calls):
     """Write a copy of BOOK with every FM_ formula replaced by its table as values.
 
     Other formulas get their computed values, buttons that run macros are left out, and an
     .xlsx copy holds no macros: a copy to share with colleagues without the add-in.
     """
-    from .headless import refresh_workbook
+    from .headless import estimate_refresh, refresh_workbook
 
+    if dry_run:
+        with FastMossClient() as client:
+            planned = estimate_refresh(book, client, refresh=not cached)
+        for line in planned.lines():
+            click.echo(export.printable(line))
+        return
     output = output or book.with_name(f"{book.stem}-values.xlsx")
-    with FastMossClient() as client, _progress_bar() as progress:
-        report = refresh_workbook(book, output, client, refresh=not cached, progress=progress)
+    with FastMossClient() as client, _progress_bar() as progress, asked_by(f"xl-fastmoss refresh {book.name}"):
+        report = refresh_workbook(book, output, client, refresh=not cached, progress=progress, max_calls=max_calls)
     for line in report.lines():  # they quote workbook and API text: shown escaped
         click.echo(export.printable(line), err=not report.ok)
     if not report.ok:
         sys.exit(1)
+
+
+@main.command()
+@click.option("--days", default=7, show_default=True, type=click.IntRange(1, 90),
+              help="Local days to show, today included (the ledger keeps 90).")
+@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="json: a list of objects with day, endpoint, calls and rows.")
+@click.option("--calls", "each_call", is_flag=True,
+              help="Every call instead: when, endpoint, page, page size, rows, outcome and what asked.")
+def usage(days, output_format, each_call):
+    """Calls and rows by day and endpoint, from the call ledger, with what is left of today's budgets."""
+    from .usage import usage_report
+
+    for line in usage_report(Settings.load(), days, output_format, each_call):
+        click.echo(export.printable(line))
+
+
+@main.command()
+@click.option("--prune", is_flag=True, help="Remove answers expired more than 7 days ago (never a final one), "
+                                            "answers that do not decode, and cache files moved aside.")
+@click.option("--clear", is_flag=True, help="Remove every cached answer (the ledger and budgets are kept).")
+def cache(prune, clear):
+    """The local cache file: answers by kind and size; --prune or --clear it."""
+    from .usage import cache_report
+
+    if prune and clear:
+        raise InvalidArgument("--prune", "with --clear", "choose one: --clear removes everything --prune would")
+    for line in cache_report(Settings.load(), prune=prune, clear=clear):
+        click.echo(export.printable(line))
 
 
 main.add_command(template_command)

@@ -1,13 +1,17 @@
 """The FastMoss client: rankings as typed tables, fetched once, cached, paged concurrently.
 
-A ranking of ``rows`` rows costs ``ceil(rows / 100)`` calls: the first page tells how long the
-ranking is, the rest go out together. Identical pages in flight at the same moment are fetched
-once and shared; answers are kept in the persistent cache (see :mod:`xl_fastmoss.cache`) and the
-assembled tables in memory, so a recalculation costs no call.
+A ranking of ``rows`` rows costs ``ceil(rows / 100)`` calls (pages as FASTMOSS_PAGE_ROWS says,
+see :mod:`xl_fastmoss.paging`): the first page tells how long the ranking is, the rest go out
+together. Identical pages in flight at the same moment are fetched once and shared; answers are
+kept in the persistent cache (see :mod:`xl_fastmoss.cache`) and the assembled tables in memory,
+so a recalculation costs no call. Every call is recorded in the ledger and counted against the
+daily budgets (:mod:`xl_fastmoss.ledger`); :func:`xl_fastmoss.estimate.estimate` counts, without
+a call, what :meth:`FastMossClient.fetch_many` would spend, from the same plan.
 """
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import json
 import threading
@@ -20,11 +24,14 @@ import requests
 
 from . import redact
 from .cache import ResponseCache, open_local_cache
-from .endpoints import ENDPOINTS, PAGE_SIZE, Endpoint
+from .endpoints import ENDPOINTS, MAX_ROWS, PAGE_SIZE, Endpoint
 from .errors import ConfigurationError, FastMossError
-from .query import RankingQuery, TableRequest, pages_for, validate_rows
+from .ledger import open_ledger
+from .paging import EXACT, Piece, plan_pieces, query_id, within
+from .query import RankingQuery, TableRequest, validate_rows
 from .refresh_record import RefreshRecord, query_key
 from .result import RankingResult
+from .retention import is_final
 from .settings import Settings, find_api_key
 from .throttle import AdaptiveLimiter
 from .transport import PageAnswer, Transport, retry_after_cap
@@ -67,9 +74,11 @@ class FastMossClient:
         self.settings = settings.with_(**overrides) if settings else Settings.load(**overrides)
         self.session = session or requests.Session()
         self.cache = open_cache(self.settings)
+        #: Every call made, and the daily budgets (shared with the cache's other users).
+        self.ledger = open_ledger(self.settings)
         self.limiter = AdaptiveLimiter(self.settings.max_concurrency, max_pause=retry_after_cap(self.settings))
         self.stats = ClientStats()
-        self.transport = Transport(self.settings, self.session, self.cache, self.limiter,
+        self.transport = Transport(self.settings, self.session, self.cache, self.limiter, self.ledger,
                                    on_call=lambda: self.stats.count("api_calls"))
         # Threads only wait here; the limiter decides how many calls are really in flight.
         self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="fastmoss-page")
@@ -113,7 +122,7 @@ class FastMossClient:
             raise outcome
         return outcome
 
-    def cached_table(self, request: TableRequest) -> RankingResult | None:
+    def cached_table(self, request: TableRequest, *, count: bool = True) -> RankingResult | None:
         """The table from memory if this process already holds it, fresh, with enough rows.
 
         A table a workbook refresh fetched again since this process took it into memory is not
@@ -126,7 +135,8 @@ class FastMossClient:
             held = self._tables.get(request.query)
         if held is None or not held.covers(request.rows) or self._expired(held):
             return None
-        self.stats.count("tables_from_memory")
+        if count:
+            self.stats.count("tables_from_memory")
         return held.first(request.rows)
 
     def _forget_refreshed_tables(self) -> None:
@@ -151,22 +161,19 @@ class FastMossClient:
         """Many tables at once: each distinct page is asked once, all under the concurrency bound.
 
         Returns each request's table, or the error that stopped it; one failure does not stop
-        the others. ``refresh`` skips every cache (the answers then refresh the cache).
+        the others. ``refresh`` skips every cache but final answers (the answers then refresh
+        the cache).
         """
         requests = list(dict.fromkeys(requests))
         outcomes: dict[TableRequest, RankingResult | FastMossError] = {}
-        wanted: dict[RankingQuery, int] = {}
-        for request in requests:
-            held = None if refresh else self.cached_table(request)
-            if held is not None:
-                outcomes[request] = held
-            else:
-                wanted[request.query] = max(wanted.get(request.query, 0), request.rows)
+        held, wanted = self.tables_wanted(requests, refresh=refresh)
+        outcomes.update(held)
         if wanted:
-            fetched = _Progress(progress, sum(pages_for(rows) for rows in wanted.values()))
-            first_pages = {self._page_future(q, 1, refresh): q for q in wanted}
+            plans = {query: self.plan_table(query, rows, refresh=refresh) for query, rows in wanted.items()}
+            fetched = _Progress(progress, sum(len(pieces) for pieces in plans.values()))
+            first_pages = {self._piece_future(q, plans[q][0], refresh): q for q in wanted}
             tables: dict[RankingQuery, RankingResult | FastMossError] = {}
-            later_pages: dict[RankingQuery, list[Future]] = {}
+            later_pages: dict[RankingQuery, tuple[list[Piece], list]] = {}
             for first in as_completed(first_pages):  # a query's later pages go out as soon as its total is known
                 query = first_pages[first]
                 try:
@@ -175,24 +182,45 @@ class FastMossClient:
                     tables[query] = error
                     continue
                 fetched.advance()
-                count = self._pages_needed(wanted[query], answer)
-                fetched.adjust(pages_for(wanted[query]) - count)
-                later_pages[query] = [answer, *(self._page_future(query, p, refresh) for p in range(2, count + 1))]
-            for query, answers in later_pages.items():
-                tables[query] = self._assemble(query, wanted[query], answers, fetched)
+                pieces = within(plans[query], answer.page.total, answer.page.row_count)
+                fetched.adjust(len(plans[query]) - len(pieces))
+                later_pages[query] = (pieces, [answer, *(self._piece_future(query, p, refresh) for p in pieces[1:])])
+            for query, (pieces, answers) in later_pages.items():
+                tables[query] = self._assemble(query, wanted[query], pieces, answers, fetched)
             for request in requests:
                 if request not in outcomes:
                     table = tables[request.query]
                     outcomes[request] = table if isinstance(table, FastMossError) else table.first(request.rows)
         return {request: outcomes[request] for request in requests}
 
-    def _pages_needed(self, rows: int, first: PageAnswer) -> int:
-        pages = pages_for(rows)
-        if first.page.total is not None:  # the ranking's length, even if page 1 came back short
-            return min(pages, max(1, -(-first.page.total // PAGE_SIZE)))
-        return 1 if first.page.row_count < PAGE_SIZE else pages
+    def tables_wanted(self, requests: Iterable[TableRequest], *, refresh: bool = False, count: bool = True
+                      ) -> tuple[dict[TableRequest, RankingResult], dict[RankingQuery, int]]:
+        """The tables this process holds in memory (never when ``refresh``), and the rows to fetch
+        of every other query: the most any of its requests asks (the others are its first rows)."""
+        held: dict[TableRequest, RankingResult] = {}
+        wanted: dict[RankingQuery, int] = {}
+        for request in dict.fromkeys(requests):
+            table = None if refresh else self.cached_table(request, count=count)
+            if table is not None:
+                held[request] = table
+            else:
+                wanted[request.query] = max(wanted.get(request.query, 0), request.rows)
+        return held, wanted
 
-    def _assemble(self, query: RankingQuery, rows: int, answers: list,
+    def plan_table(self, query: RankingQuery, rows: int, *, refresh: bool = False) -> list[Piece]:
+        """The pieces (pages) that make the first ``rows`` rows of ``query``, in rank order, as the
+        page-size policy says; under ``exact``, stored pieces that can be read without a call are used."""
+        held: list[Piece] = []
+        if self.settings.page_rows == EXACT:
+            for (page, size), _key in self.cache.pieces(query_id(query.endpoint.path, query.body(1))).items():
+                piece = Piece(page, size)
+                if not (1 <= size <= PAGE_SIZE and page >= 1 and piece.last <= MAX_ROWS) or piece.first > rows:
+                    continue
+                if self.transport.cached_answer(query.endpoint, query.body(page, size), refresh=refresh) is not None:
+                    held.append(piece)
+        return plan_pieces(rows, self.settings.page_rows, held)
+
+    def _assemble(self, query: RankingQuery, rows: int, pieces: list[Piece], answers: list,
                   progress: _Progress) -> RankingResult | FastMossError:
         first: PageAnswer = answers[0]
         warnings = list(first.page.warnings)
@@ -205,18 +233,16 @@ class FastMossClient:
             progress.advance()
             collected.append(answer)
         frames = []
-        for number, answer in enumerate(collected, start=1):
-            keep = rows - (number - 1) * PAGE_SIZE  # the rows of this page the table shows
-            frames.append(_rows_of(answer).iloc[:keep])
-            last_rank = (number - 1) * PAGE_SIZE + keep
-            warnings += [text for rank, text in answer.page.row_warnings if rank <= last_rank]
-        for number, answer in enumerate(collected, start=1):
-            asked = min(PAGE_SIZE, rows - (number - 1) * PAGE_SIZE)
+        rank = 1  # the first rank this piece gives the table: pieces follow each other in rank order
+        for number, (piece, answer) in enumerate(zip(pieces, collected, strict=True), start=1):
+            last = min(piece.last, rows)  # the last rank of this piece the table shows
+            frames.append(_rows_of(answer).iloc[rank - piece.first:last - piece.first + 1])
+            warnings += [text for at, text in answer.page.row_warnings if rank <= at <= last]
             count = answer.page.row_count
-            if number < len(collected) and count < asked:
-                warnings.append(
-                    f"page {number} answered {count} of {PAGE_SIZE} rows; "
-                    f"ranks {(number - 1) * PAGE_SIZE + count + 1}-{number * PAGE_SIZE} are missing")
+            if number < len(collected) and count < min(piece.size, last - piece.first + 1):
+                warnings.append(f"page {piece.page} answered {count} of {piece.size} rows; "
+                                f"ranks {piece.first + count}-{piece.last} are missing")
+            rank = piece.last + 1
         frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
         stale = [a.stale_reason for a in collected if a.stale_reason]
         stale_errors = [a.stale_error for a in collected if a.stale_error]
@@ -237,15 +263,20 @@ class FastMossClient:
                     self._tables[query] = result
         return result
 
-    def _page_future(self, query: RankingQuery, page: int, refresh: bool) -> Future:
-        """The answer for one page, shared with any identical request already in flight."""
-        body = query.body(page)
+    def _piece_future(self, query: RankingQuery, piece: Piece, refresh: bool) -> Future:
+        """The answer for one piece, shared with any identical request already in flight.
+
+        The page is fetched in the context of the asker (:mod:`.asking`), so the ledger
+        records what asked for it.
+        """
+        body = query.body(piece.page, piece.size)
         key = (query.endpoint.path, json.dumps(body, sort_keys=True), refresh)
         with self._in_flight_lock:
             shared = self._in_flight.get(key)
             if shared is not None:
                 return shared
-            future = self._pool.submit(self._fetch_page, query.endpoint, body, (page - 1) * PAGE_SIZE + 1, refresh)
+            context = contextvars.copy_context()
+            future = self._pool.submit(context.run, self._fetch_page, query.endpoint, body, piece.first, refresh)
             self._in_flight[key] = future
         # Outside the lock: a future already done runs the callback at once, in this thread.
         future.add_done_callback(lambda _f: self._forget(key, _f))
@@ -263,6 +294,8 @@ class FastMossClient:
         return answer
 
     def _expired(self, result: RankingResult) -> bool:
+        if is_final(result.query.body(1), result.fetched_at, self.settings.settle_days):
+            return False
         age = (dt.datetime.now(dt.timezone.utc) - result.fetched_at).total_seconds()
         return age > self.settings.cache_ttl
 
@@ -270,6 +303,7 @@ class FastMossClient:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self.session.close()
         self.cache.close()
+        self.ledger.close()
 
     def __enter__(self) -> FastMossClient:
         return self

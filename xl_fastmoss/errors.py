@@ -17,6 +17,9 @@
     ├── InvalidResponse            the body is not the documented JSON, or too big to read
     │   └── EmptyAnswer            no rows for a period that had rows: the good copy stays
     ├── WorkbookFileError          a workbook file cannot be read or written as asked
+    ├── SpendRefused               a call or a refresh refused before it cost anything (not retried)
+    │   ├── BudgetExceeded         a daily budget of calls or rows is used up
+    │   └── CallLimitExceeded      a refresh would make more calls than it is allowed
     └── APIError                   HTTP 200 with code != 0
         ├── ParameterError         10001
         ├── ResourceNotFound       20001
@@ -119,6 +122,28 @@ class EmptyAnswer(InvalidResponse):
 
 class WorkbookFileError(FastMossError):
     """A workbook file cannot be read or written as asked; the message names the file."""
+
+
+class SpendRefused(FastMossError):
+    """A call, or a whole refresh, refused before it cost anything: never retried."""
+
+
+class BudgetExceeded(SpendRefused):
+    """A daily budget is used up: ``budget`` is "calls" or "rows", ``limit`` its size, ``used`` today's spend."""
+
+    def __init__(self, budget: str, limit: int, used: int, day: str, scope: str):
+        self.budget, self.limit, self.used, self.day = budget, limit, used, day
+        setting = "FASTMOSS_DAILY_CALLS" if budget == "calls" else "FASTMOSS_DAILY_ROWS"
+        option = "--daily-calls" if budget == "calls" else "--daily-rows"
+        asked = "a call" if budget == "calls" else "a page of rows"
+        super().__init__(
+            f"the daily budget of {limit:,} {budget} is used up ({used:,} {budget} on {day}, {scope}), so "
+            f"{asked} was refused before it was made; answers already cached are still served. "
+            f"Raise it with `xl-fastmoss config {option} N` or {setting}, or wait for tomorrow")
+
+
+class CallLimitExceeded(SpendRefused):
+    """A refresh estimated (or grown) beyond the calls it was allowed."""
 
 
 class APIError(FastMossError):

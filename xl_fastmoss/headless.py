@@ -28,8 +28,10 @@ from pathlib import Path
 
 import filelock
 
+from .asking import call_allowance
 from .client import FastMossClient, ProgressCallback
-from .errors import FastMossError, WorkbookFileError
+from .errors import CallLimitExceeded, FastMossError, WorkbookFileError
+from .estimate import Estimate, estimate
 from .files import TEMP_MARK, remove_stale_temporaries
 from .sheets.cells import find_fm_cells
 from .sheets.formulas import CellRef, parse_argument, replace_spill_refs
@@ -75,15 +77,46 @@ class RefreshReport:
                 [f"  {p}" for p in self.problems])
 
 
+@dataclass
+class RefreshEstimate:
+    """What ``xl-fastmoss refresh BOOK`` would fetch, counted without a call (``--dry-run``)."""
+
+    source: Path
+    plan: RefreshPlan
+    estimate: Estimate
+
+    def lines(self) -> list[str]:
+        """A line a query (with the cells showing it), the cells that cannot be refreshed, then ``N calls, M rows``."""
+        cells: dict = {}
+        for table in self.plan.tables:
+            for query in table.call.queries:
+                cells.setdefault(query, []).append(table.address)
+        head = (f"refresh of {self.source.name} would fetch {len(self.plan.tables)} tables, "
+                f"{len(self.estimate.queries)} distinct queries (the cache taken into account):")
+        return ([head] + [f"  {q.line()} [{', '.join(cells.get(q.query, []))}]" for q in self.estimate.queries]
+                + [f"  cannot be refreshed: {problem}" for problem in self.plan.problems]
+                + [self.estimate.total_line()])
+
+
+def estimate_refresh(source: Path, client: FastMossClient, *, refresh: bool = True) -> RefreshEstimate:
+    """What :func:`refresh_workbook` of ``source`` would fetch and cost now; makes no call, writes nothing."""
+    source = Path(source)
+    with _workbook_errors():
+        plan = plan_refresh(find_fm_cells(WorkbookFile.open(source)))
+    return RefreshEstimate(source, plan, estimate(client, plan.requests, refresh=refresh))
+
+
 def refresh_workbook(source: Path, output: Path, client: FastMossClient, *, refresh: bool = True,
-                     progress: ProgressCallback | None = None) -> RefreshReport:
+                     progress: ProgressCallback | None = None, max_calls: int | None = None) -> RefreshReport:
     """Write ``output``, a copy of ``source`` with each FM_ table as values.
 
-    ``refresh`` asks the API afresh (the default, as a morning refresh should); False serves
-    fresh cached answers. ``source`` is never changed; ``output`` appears only when every table
-    was written, replacing any earlier file in one step. An ``.xlsm`` may be copied to an
-    ``.xlsx``, which is then macro-free. A problem with the files raises WorkbookFileError
-    before any call; problems with cells or fetches are listed in the report.
+    ``refresh`` asks the API afresh (the default, as a morning refresh should; final answers
+    of settled periods come from the cache); False serves fresh cached answers. ``source`` is
+    never changed; ``output`` appears only when every table was written, replacing any earlier
+    file in one step. An ``.xlsm`` may be copied to an ``.xlsx``, which is then macro-free. A
+    problem with the files raises WorkbookFileError before any call; problems with cells or
+    fetches are listed in the report. With ``max_calls``, a refresh estimated above it raises
+    CallLimitExceeded before any call, and the run is held to it (retries included).
     """
     source, output = Path(source), Path(output)
     report = RefreshReport(source, output)
@@ -102,7 +135,8 @@ def refresh_workbook(source: Path, output: Path, client: FastMossClient, *, refr
             report.problems = plan.problems
             return report
         calls_before = client.stats.api_calls
-        outcomes = fetch_plan(plan, client, refresh=refresh, progress=progress)
+        with _allowed(max_calls, source, plan, client, refresh):
+            outcomes = fetch_plan(plan, client, refresh=refresh, progress=progress)
         report.calls = client.stats.api_calls - calls_before
         report.problems = failures(outcomes)
         if report.problems:
@@ -112,6 +146,21 @@ def refresh_workbook(source: Path, output: Path, client: FastMossClient, *, refr
         _write_all_or_nothing(book, output, tables | stamp, report, snapshot)
         report.written = [w for w in report.written if (w[0], w[1]) not in stamp]
     return report
+
+
+@contextlib.contextmanager
+def _allowed(max_calls: int | None, source: Path, plan: RefreshPlan, client: FastMossClient, refresh: bool):
+    """Refuse a plan estimated above ``max_calls`` before any call; hold the run to it."""
+    if max_calls is None:
+        yield
+        return
+    cost = estimate(client, plan.requests, refresh=refresh)
+    if cost.calls > max_calls:
+        raise CallLimitExceeded(
+            f"{source.name}: the refresh would make {cost.calls} calls ({cost.rows} rows), more than "
+            f"--max-calls {max_calls} allows; nothing was fetched (--dry-run lists the calls)")
+    with call_allowance(max_calls, f"the refresh of {source.name}"):
+        yield
 
 
 def _check_output_folder(output: Path) -> None:

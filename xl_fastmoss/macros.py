@@ -9,7 +9,11 @@ reach them through the workbook's module and ``xw.Book.caller()`` (:func:`main`,
    (``SpecialCells(xlCellTypeFormulas)``, through xlwings' ``Range.get_special_cells``) whose
    ``Formula2`` calls an FM_ function. Never the text a range reads: text typed as
    ``=FM_...`` and the cells of a spilled table are not formulas;
-2. fetches every distinct table fresh at once into the shared cache (:func:`.sheets.plan.fetch_plan`);
+2. estimates what the refresh will cost (:mod:`.estimate`, the cache taken into account) and,
+   above ``FASTMOSS_CONFIRM_CALLS`` calls (default 50) or beyond what is left of a daily budget,
+   shows the estimate in a message box (xlwings' ``App.alert``, OK / Cancel) and goes on only
+   on OK; then fetches every distinct table fresh at once into the shared cache
+   (:func:`.sheets.plan.fetch_plan`), final answers of settled periods from the cache;
 3. records what it refreshed and what failed (:mod:`.refresh_record`): with "Use UDF Server" off,
    the ribbon's default, RunPython runs this in a new Python process, and the UDF server that
    calculates the FM_ cells would otherwise keep serving the tables in its memory;
@@ -29,8 +33,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from .client import default_client
+from .asking import asked_by
+from .client import FastMossClient, default_client
 from .errors import FastMossError
+from .estimate import Estimate, estimate
 from .sheets.cells import FmCell, find_fm_cells
 from .sheets.formulas import parse_formula
 from .sheets.plan import STAMP_NAME, failures, fetch_plan, plan_refresh
@@ -38,6 +44,7 @@ from .sheets.table import error_text
 from .workbook.addresses import split_cell, split_range
 
 REPORT_SHEET = "FastMoss refresh"
+CONFIRM_TITLE = "FastMoss refresh"
 
 
 # -- what the buttons call -------------------------------------------------------------------
@@ -139,8 +146,15 @@ def _refresh(book, anchors: list[Anchor], scope: str) -> list[str]:
     started = dt.datetime.now(dt.timezone.utc)
     plan = plan_refresh(find_fm_cells(LiveWorkbook(book, anchors)))
     client = default_client()
+    cost = estimate(client, plan.requests, refresh=True)
+    if not _confirmed(book, client, cost, scope):
+        text = (f"Refresh{scope} cancelled: it would have made {cost.calls} API calls ({cost.rows} rows); "
+                "nothing was fetched")
+        _report(book, [text], needed=False)
+        return [text]
     calls_before = client.stats.api_calls
-    outcomes = fetch_plan(plan, client, refresh=True)
+    with asked_by(f"refresh of {book.name}{scope} (Excel)"):
+        outcomes = fetch_plan(plan, client, refresh=True)
     problems = plan.problems + failures(outcomes)
     try:
         client.refresh_record.add(
@@ -159,6 +173,30 @@ def _refresh(book, anchors: list[Anchor], scope: str) -> list[str]:
     _report(book, [text, *problems], needed=bool(problems))
     _recalculate(book, anchors)
     return problems
+
+
+def _confirmed(book, client: FastMossClient, cost: Estimate, scope: str) -> bool:
+    """Whether to go on: at once below the threshold and within the budgets, else as the analyst answers."""
+    budgets = client.ledger.budgets
+    over = []
+    if budgets.calls is not None or budgets.rows is not None:
+        try:
+            used_calls, used_rows = client.ledger.today()
+        except FastMossError:  # the ledger cannot be read: each call still checks the budgets
+            used_calls, used_rows = 0, 0
+        if budgets.calls is not None and cost.calls > budgets.calls - used_calls:
+            over.append(f"{max(0, budgets.calls - used_calls):,} calls are left of today's budget of {budgets.calls:,}")
+        if budgets.rows is not None and cost.rows > budgets.rows - used_rows:
+            over.append(f"{max(0, budgets.rows - used_rows):,} rows are left of today's budget of {budgets.rows:,}")
+    if cost.calls <= client.settings.confirm_calls and not over:
+        return True
+    text = (f"This refresh{scope} will make about {cost.calls:,} API calls ({cost.rows:,} rows) for "
+            f"{len(cost.queries):,} queries; answers in the cache cost nothing and are not counted.")
+    if over:
+        text += " Only " + " and ".join(over) + ": calls past a budget are refused and their tables keep their data."
+    text += ("\n\nFetch them now? (Cancel fetches nothing; FASTMOSS_CONFIRM_CALLS sets when this is asked, "
+             f"now above {client.settings.confirm_calls:,} calls.)")
+    return book.app.alert(text, title=CONFIRM_TITLE, buttons="ok_cancel", mode="info") == "ok"
 
 
 def _recalculate(book, anchors: list[Anchor]) -> None:

@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import macros
+from .client import default_client
 from .errors import FastMossError
 from .settings import store_api_key
 from .sheets.functions import status_table
 from .sheets.table import error_text
+from .usage import recent_days_lines
 
 TITLE = "FastMoss"
 #: Longer text is refused: no FastMoss key is that long, and a paste gone wrong should not be stored.
@@ -50,12 +52,16 @@ def refresh_sheet(book) -> list[str]:
 
 
 def usage_lines() -> list[str]:
-    """What the Usage button shows, one line a row: FM_STATUS's table for now.
-
-    The call ledger (calls and rows by day, what is left of each budget) adds its lines here.
-    """
-    return [" ".join(str(value) for value in row) if len(row) == 1 else f"{row[0]}: {row[1]}"
-            for row in status_table()]
+    """What the Usage button shows, one line a row: FM_STATUS's table (today's calls and rows
+    of every process, what is left of each budget), then the calls and rows of the last 7 days
+    from the call ledger (``xl-fastmoss usage`` shows more)."""
+    lines = [" ".join(str(value) for value in row) if len(row) == 1 else f"{row[0]}: {row[1]}"
+             for row in status_table()]
+    try:
+        recent = recent_days_lines(default_client().ledger)
+    except Exception as error:  # FM_STATUS said what is wrong already
+        return [*lines, f"Last 7 days: {error_text(error)}"]
+    return [*lines, "Last 7 days (local time):", *(f"  {line}" for line in recent or ["no calls"])]
 
 
 def show_usage(book) -> None:
@@ -87,7 +93,8 @@ HELP_TEXT = """FastMoss tab
 Refresh workbook: fetch every FM_ table of this workbook again.
 Refresh sheet: the FM_ tables of the active sheet only.
 Refresh selection: the FM_ tables the selected cells touch.
-Usage: the key, the calls made and the cache in use (as =FM_STATUS() shows them).
+Usage: the key, the calls and rows of today and of the last 7 days, what is left of the daily budgets,
+the cache in use (as =FM_STATUS() shows them). Refreshes above 50 estimated calls ask first.
 Set key: store your FastMoss API key (in the OS keyring, never in a workbook).
 
 Functions: =FM_MOSTPROMOTED(region, category_id, date_type, date_value, [option, value]...),

@@ -35,6 +35,14 @@ DEFAULT_MAX_CONCURRENCY = 4
 #: The most bytes one page may take, on the wire and decompressed: a full page of 100 rows
 #: is about 70 KB, so this leaves room for fifty times that.
 DEFAULT_MAX_PAGE_BYTES = 4 * 2**20
+#: Days after a period ends before its answers are final (never expire); see :mod:`.retention`.
+DEFAULT_SETTLE_DAYS = 3.0
+#: A refresh in Excel estimated above this many calls asks before it spends them.
+DEFAULT_CONFIRM_CALLS = 50
+#: How pages are sized: ``full`` asks 100 rows a page (fewest calls), ``exact`` the rows a table
+#: lacks (fewest rows); see :mod:`.paging`.
+PAGE_ROWS_POLICIES = ("full", "exact")
+DEFAULT_PAGE_ROWS = "full"
 KEYRING_SERVICE = "xl-fastmoss"
 KEYRING_USER = "api-key"
 
@@ -49,12 +57,20 @@ _LIMITS: dict[str, tuple[float, float, bool]] = {
     "cache_ttl": (0, 10 * 366 * 24 * 3600, False),
     "max_concurrency": (1, 64, True),
     "max_page_bytes": (1024, 2**30, True),
+    "daily_calls": (0, 10**9, True),
+    "daily_rows": (0, 10**12, True),
+    "settle_days": (0, 3660, False),
+    "confirm_calls": (0, 10**9, True),
 }
 #: The variable (or config file key) a setting read from text is named by in messages.
 _SOURCES = {
     "read_timeout": "FASTMOSS_TIMEOUT", "max_retries": "FASTMOSS_MAX_RETRIES",
     "cache_ttl": "FASTMOSS_CACHE_TTL", "max_concurrency": "FASTMOSS_MAX_CONCURRENCY",
+    "daily_calls": "FASTMOSS_DAILY_CALLS", "daily_rows": "FASTMOSS_DAILY_ROWS",
+    "settle_days": "FASTMOSS_SETTLE_DAYS", "confirm_calls": "FASTMOSS_CONFIRM_CALLS",
 }
+#: Settings that may be left unset (no limit): their variable or key may be empty or ``none``.
+_OPTIONAL = ("daily_calls", "daily_rows")
 _LOOPBACK_NAMES = ("localhost", "localhost.")
 _warned_in_clear: set[str] = set()
 _warned_lock = threading.Lock()
@@ -68,6 +84,11 @@ _FILE_KEYS = {
     "timeout": "FASTMOSS_TIMEOUT",
     "max_retries": "FASTMOSS_MAX_RETRIES",
     "max_concurrency": "FASTMOSS_MAX_CONCURRENCY",
+    "daily_calls": "FASTMOSS_DAILY_CALLS",
+    "daily_rows": "FASTMOSS_DAILY_ROWS",
+    "page_rows": "FASTMOSS_PAGE_ROWS",
+    "settle_days": "FASTMOSS_SETTLE_DAYS",
+    "confirm_calls": "FASTMOSS_CONFIRM_CALLS",
 }
 
 
@@ -97,6 +118,14 @@ class Settings:
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     #: The most bytes one page may take, on the wire and decompressed (see DEFAULT_MAX_PAGE_BYTES).
     max_page_bytes: int = DEFAULT_MAX_PAGE_BYTES
+    #: Daily budgets (the user's local day), across every process of the user, or of the team
+    #: with a team cache; None is no budget. See :mod:`.ledger`.
+    daily_calls: int | None = None
+    daily_rows: int | None = None
+    #: ``full`` or ``exact`` (see PAGE_ROWS_POLICIES).
+    page_rows: str = DEFAULT_PAGE_ROWS
+    settle_days: float = DEFAULT_SETTLE_DAYS
+    confirm_calls: int = DEFAULT_CONFIRM_CALLS
 
     def __post_init__(self) -> None:
         redact.remember_secret(self.api_key)
@@ -118,9 +147,14 @@ class Settings:
         if cache_url := pick("cache_url"):
             values["cache_url"] = cache_url
         for name, key in (("cache_ttl", "cache_ttl"), ("read_timeout", "timeout"),
-                          ("max_retries", "max_retries"), ("max_concurrency", "max_concurrency")):
-            if text := pick(key):
+                          ("max_retries", "max_retries"), ("max_concurrency", "max_concurrency"),
+                          ("daily_calls", "daily_calls"), ("daily_rows", "daily_rows"),
+                          ("settle_days", "settle_days"), ("confirm_calls", "confirm_calls")):
+            text = pick(key)
+            if text and not (name in _OPTIONAL and text.strip().lower() in ("none", "off")):
                 values[name] = _number(name, text)
+        if page_rows := pick("page_rows"):
+            values["page_rows"] = page_rows.strip().lower()
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -130,7 +164,10 @@ class Settings:
             raise ConfigurationError(f"FASTMOSS_BASE_URL {redact.redact_url(str(self.base_url))!r} "
                                      "is not an http(s) URL")
         for name in _LIMITS:  # what came from the environment or the file was checked as it was read
-            _check_number(name, getattr(self, name), source=name)
+            if not (name in _OPTIONAL and getattr(self, name) is None):
+                _check_number(name, getattr(self, name), source=name)
+        if self.page_rows not in PAGE_ROWS_POLICIES:
+            raise ConfigurationError(f"FASTMOSS_PAGE_ROWS must be full or exact, got {str(self.page_rows)[:40]!r}")
         if key_travels_in_clear(self.base_url):
             with _warned_lock:
                 first = self.base_url not in _warned_in_clear
@@ -256,6 +293,11 @@ def write_config(values: dict[str, str | None]) -> Path:
     with atomic_write(path, private=True) as temporary, temporary.open("w", encoding="utf-8") as handle:
         parser.write(handle)
     return path
+
+
+def read_config() -> dict[str, str]:
+    """The settings the config file holds, as text (the key among them, if stored there)."""
+    return _read_config_file()
 
 
 def _read_config_file() -> dict[str, str]:

@@ -17,8 +17,13 @@ does not decode, or decodes to a page the transport cannot read, is fetched agai
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
+import json
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
 
 import redis
 import requests
@@ -26,7 +31,8 @@ import requests_cache
 from requests_cache.models import CachedResponse
 
 from . import redact
-from .cache import BackendCache, data_only_serializer, stored_limit
+from .cache import STALE_KEPT, BackendCache, data_only_serializer, stored_limit
+from .ledger import KEPT_DAYS, Budgets, Entry, LocalLedger, Reservation, Usage, first_day, local_day
 
 log = redact.logger(__name__)
 
@@ -36,11 +42,48 @@ LOCK_TIMEOUT = 60.0
 LOCK_WAIT = 45.0
 #: Seconds before an unreachable Redis is tried again.
 RETRY_AFTER = 30.0
-#: Seconds an expired answer stays in Redis, to stand in when the API fails.
-STALE_KEPT = 7 * 24 * 3600
 _NAMESPACE = "xl-fastmoss"
 #: Answers live under their own namespace: the pickles earlier versions stored are never read.
 _ANSWERS = f"{_NAMESPACE}:json"
+_PIECES = f"{_NAMESPACE}:pieces"
+_LEDGER = f"{_NAMESPACE}:ledger"
+#: Seconds a day of the ledger is kept (a day more than KEPT_DAYS, so no time zone loses one).
+LEDGER_KEPT = (KEPT_DAYS + 1) * 24 * 3600
+
+T = TypeVar("T")
+
+
+class _Reachability:
+    """Runs Redis operations, or skips them for RETRY_AFTER seconds after Redis failed; warns once."""
+
+    def __init__(self, url: str, what: str):
+        self.url, self.what = url, what
+        self.down_since: float | None = None
+        self.last_error: str | None = None
+        self._lock = threading.Lock()
+
+    def run(self, operation: Callable[[], T]) -> T | None:
+        """Run a Redis operation, or return None while Redis is unreachable."""
+        with self._lock:
+            if self.down_since is not None and time.monotonic() - self.down_since < RETRY_AFTER:
+                return None
+        try:
+            result = operation()
+        except (redis.RedisError, OSError) as error:
+            with self._lock:
+                first = self.down_since is None
+                self.down_since = time.monotonic()
+                self.last_error = type(error).__name__
+            if first:
+                log.warning("%s %s is unreachable (%s); using the local %s",
+                            self.what, redact_url(self.url), type(error).__name__, self.what.split()[-1])
+            return None
+        with self._lock:
+            if self.down_since is not None:
+                log.warning("%s %s is back", self.what, redact_url(self.url))
+            self.down_since = None
+            self.last_error = None
+        return result
 
 
 class TeamCache:
@@ -56,9 +99,7 @@ class TeamCache:
         self.remote = BackendCache(
             requests_cache.RedisCache(namespace=_ANSWERS, connection=self._connection, ttl_offset=STALE_KEPT,
                                       serializer=data_only_serializer(stored_limit(max_page_bytes))), ttl)
-        self._down_since: float | None = None
-        self.last_error: str | None = None
-        self._state_lock = threading.Lock()
+        self._reachability = _Reachability(url, "team cache")
 
     def key(self, url: str, body: dict) -> str:
         return self.local.key(url, body)
@@ -70,11 +111,32 @@ class TeamCache:
     def is_fresh(self, response: CachedResponse) -> bool:
         return self.local.is_fresh(response)
 
-    def store(self, key: str, response: requests.Response) -> bool:
-        stored = self.local.store(key, response)
+    def store(self, key: str, response: requests.Response, *, final: bool = False) -> bool:
+        stored = self.local.store(key, response, final=final)
         if stored:
-            self._remote(lambda: self.remote.store(key, response))
+            self._remote(lambda: self.remote.store(key, response, final=final))
         return stored
+
+    def pieces(self, query: str) -> dict[tuple[int, int], str]:
+        """The pieces of ``query`` stored here or by the team (see :meth:`BackendCache.pieces`)."""
+        found = dict(self.local.pieces(query))
+        remote = self._remote(lambda: self._connection.hgetall(f"{_PIECES}:{query}"))
+        for field, key in (remote or {}).items():
+            piece = _piece_of(field)
+            if piece is not None and isinstance(key, bytes) and len(key) <= 200:
+                found.setdefault(piece, key.decode("ascii", "replace"))
+        return found
+
+    def add_piece(self, query: str, page: int, size: int, key: str) -> None:
+        self.local.add_piece(query, page, size, key)
+
+        def add():
+            name = f"{_PIECES}:{query}"
+            with self._connection.pipeline() as pipe:
+                pipe.hset(name, f"{page}x{size}", key)
+                pipe.expire(name, LEDGER_KEPT)
+                pipe.execute()
+        self._remote(add)
 
     @contextlib.contextmanager
     def lock(self, key: str):
@@ -94,9 +156,13 @@ class TeamCache:
 
     def describe(self) -> str:
         where = redact_url(self.url)
-        if self._down_since is not None:
-            return f"{where} unreachable ({self.last_error}); using the local cache"
+        if self._reachability.down_since is not None:
+            return f"{where} unreachable ({self._reachability.last_error}); using the local cache"
         return f"{where} (shared), local copy in {self.local.describe()}"
+
+    @property
+    def last_error(self) -> str | None:
+        return self._reachability.last_error
 
     def close(self) -> None:
         self.local.close()
@@ -104,29 +170,178 @@ class TeamCache:
             self._connection.close()
 
     def _remote(self, operation):
-        """Run a Redis operation, or return None while Redis is unreachable."""
-        with self._state_lock:
-            if self._down_since is not None and time.monotonic() - self._down_since < RETRY_AFTER:
-                return None
-        try:
-            result = operation()
-        except (redis.RedisError, OSError) as error:
-            with self._state_lock:
-                first = self._down_since is None
-                self._down_since = time.monotonic()
-                self.last_error = type(error).__name__
-            if first:
-                log.warning("team cache %s is unreachable (%s); using the local cache",
-                            redact_url(self.url), type(error).__name__)
-            return None
-        with self._state_lock:
-            if self._down_since is not None:
-                log.warning("team cache %s is back", redact_url(self.url))
-            self._down_since = None
-            self.last_error = None
-        return result
+        return self._reachability.run(operation)
 
 
 def redact_url(url: str) -> str:
     """``url`` as it may be shown: passwords (in the user part or the query string) hidden."""
     return redact.redact_url(url)
+
+
+def _piece_of(field: object) -> tuple[int, int] | None:
+    text = field.decode("ascii", "replace") if isinstance(field, bytes) else ""
+    page, _, size = text.partition("x")
+    if not (page.isdigit() and size.isdigit() and len(page) <= 4 and len(size) <= 4):
+        return None
+    return int(page), int(size)
+
+
+# Check and reserve in one step: Redis runs a script alone, so two machines cannot both take
+# the last call of a budget. KEYS: the day's totals, the day's entries. ARGV: calls budget,
+# rows budget (-1: none), page size, endpoint, the entry (JSON), seconds the day is kept.
+_RESERVE = """
+local calls = tonumber(redis.call('HGET', KEYS[1], 'calls') or '0')
+local rows = tonumber(redis.call('HGET', KEYS[1], 'rows') or '0')
+local pagesize = tonumber(ARGV[3])
+if tonumber(ARGV[1]) >= 0 and calls + 1 > tonumber(ARGV[1]) then return {'calls', calls, rows} end
+if tonumber(ARGV[2]) >= 0 and rows + pagesize > tonumber(ARGV[2]) then return {'rows', calls, rows} end
+local id = redis.call('HINCRBY', KEYS[1], 'entries', 1)
+redis.call('HINCRBY', KEYS[1], 'calls', 1)
+redis.call('HINCRBY', KEYS[1], 'rows', pagesize)
+redis.call('HINCRBY', KEYS[1], ARGV[4] .. ':calls', 1)
+redis.call('HINCRBY', KEYS[1], ARGV[4] .. ':rows', pagesize)
+redis.call('HSET', KEYS[2], id, ARGV[5])
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
+redis.call('EXPIRE', KEYS[2], tonumber(ARGV[6]))
+return {'ok', id, 0}
+"""
+# Correct a reservation to the rows received. KEYS as above; ARGV: entry id, rows received minus
+# the page size, endpoint, the settled entry (JSON).
+_SETTLE = """
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[1], 'rows', tonumber(ARGV[2]))
+redis.call('HINCRBY', KEYS[1], ARGV[3] .. ':rows', tonumber(ARGV[2]))
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
+return 1
+"""
+
+
+class TeamLedger:
+    """The call ledger and budgets of a whole team, on the team cache's Redis; a
+    :class:`~xl_fastmoss.ledger.Ledger`.
+
+    Each local day has a hash of totals (``xl-fastmoss:ledger:<day>``: calls, rows, and both per
+    endpoint) and a hash of its entries, kept LEDGER_KEPT seconds. While Redis is unreachable,
+    calls are recorded and budgeted in the local ledger (``local``), and shown with the team's.
+    """
+
+    scope = "the team's calls on the team cache"
+
+    def __init__(self, url: str, local: LocalLedger):
+        self.url = url
+        self.local = local
+        self.budgets: Budgets = local.budgets
+        self._connection = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=3.0)
+        self._reserve = self._connection.register_script(_RESERVE)
+        self._settle = self._connection.register_script(_SETTLE)
+        self._reachability = _Reachability(url, "team ledger")
+
+    def reserve(self, endpoint: str, page: int, pagesize: int, asked: str) -> Reservation:
+        at = dt.datetime.now(dt.timezone.utc)
+        day = local_day(at)
+        entry = _entry_json(at, day, endpoint, page, pagesize, pagesize, "unfinished", asked)
+        budgets = self.budgets
+        answer = self._reachability.run(lambda: self._reserve(
+            keys=_day_keys(day),
+            args=[_budget(budgets.calls), _budget(budgets.rows), pagesize, endpoint, entry, LEDGER_KEPT]))
+        if answer is None:  # Redis unreachable: the local ledger counts and budgets meanwhile
+            return self.local.reserve(endpoint, page, pagesize, asked)
+        verdict, first, second = answer
+        verdict = verdict.decode() if isinstance(verdict, bytes) else str(verdict)
+        if verdict != "ok":
+            refused = budgets.refusal(int(first), int(second), pagesize, day, self.scope)
+            assert refused is not None, "Redis refused what the budgets allow"
+            raise refused
+        return Reservation(int(first), day, endpoint, page, pagesize, asked, at, self)
+
+    def settle(self, reservation: Reservation, rows: int, outcome: str) -> None:
+        if reservation.store is not self:
+            self.local.settle(reservation, rows, outcome)
+            return
+        r = reservation
+        entry = _entry_json(r.at, r.day, r.endpoint, r.page, r.pagesize, rows, outcome, r.asked)
+        self._reachability.run(lambda: self._settle(
+            keys=_day_keys(r.day), args=[str(r.entry), rows - r.pagesize, r.endpoint, entry]))
+
+    def usage(self, days: int) -> list[Usage]:
+        found = {(u.day, u.endpoint): u for u in self.local.usage(days)}
+        for day in _days(days):
+            totals: dict = self._reachability.run(partial(self._connection.hgetall, f"{_LEDGER}:{day}")) or {}
+            counts: dict[str, dict[str, int]] = {}
+            for field, value in totals.items():
+                name = field.decode("utf-8", "replace") if isinstance(field, bytes) else str(field)
+                endpoint, _, kind = name.rpartition(":")
+                if endpoint and kind in ("calls", "rows") and value.isdigit():
+                    counts.setdefault(endpoint, {"calls": 0, "rows": 0})[kind] = int(value)
+            for endpoint, count in counts.items():
+                local = found.get((day, endpoint))
+                calls, rows = (local.calls, local.rows) if local else (0, 0)
+                found[(day, endpoint)] = Usage(day, endpoint, calls + count["calls"], rows + count["rows"])
+        return [found[key] for key in sorted(found)]
+
+    def entries(self, days: int) -> list[Entry]:
+        found = list(self.local.entries(days))
+        for day in _days(days):
+            stored: list = self._reachability.run(partial(self._connection.hvals, _day_keys(day)[1])) or []
+            found += [entry for entry in map(_entry_of, stored) if entry is not None]
+        return sorted(found, key=lambda e: e.at)
+
+    def today(self) -> tuple[int, int]:
+        day = local_day()
+        remote = self._reachability.run(lambda: self._connection.hmget(f"{_LEDGER}:{day}", "calls", "rows")) or []
+        calls, rows = (int(v) if v is not None and v.isdigit() else 0 for v in (list(remote) + [None, None])[:2])
+        local_calls, local_rows = self.local.today()
+        return calls + local_calls, rows + local_rows
+
+    def describe(self) -> str:
+        where = redact_url(self.url)
+        if self._reachability.down_since is not None:
+            return f"{where} unreachable ({self._reachability.last_error}); counting in {self.local.describe()}"
+        return f"{where} (shared by the team)"
+
+    def close(self) -> None:
+        self.local.close()
+        with contextlib.suppress(Exception):
+            self._connection.close()
+
+
+def _day_keys(day: str) -> list[str]:
+    return [f"{_LEDGER}:{day}", f"{_LEDGER}:{day}:entries"]
+
+
+def _days(days: int) -> list[str]:
+    start = dt.date.fromisoformat(first_day(days))
+    today = dt.date.fromisoformat(local_day())
+    return [(start + dt.timedelta(days=n)).isoformat() for n in range((today - start).days + 1)]
+
+
+def _budget(limit: int | None) -> int:
+    return -1 if limit is None else limit
+
+
+def _entry_json(at: dt.datetime, day: str, endpoint: str, page: int, pagesize: int, rows: int, outcome: str,
+                asked: str) -> str:
+    return json.dumps({"at": at.isoformat(), "day": day, "endpoint": endpoint, "page": page, "pagesize": pagesize,
+                       "rows": rows, "outcome": outcome, "asked": asked}, separators=(",", ":"))
+
+
+def _entry_of(value: object) -> Entry | None:
+    """An entry as another machine stored it, or None when it is not one (a team's Redis is shared)."""
+    try:
+        if not isinstance(value, bytes) or len(value) > 2000:
+            return None
+        data = json.loads(value)
+        at = dt.datetime.fromisoformat(data["at"])
+        if at.tzinfo is None:
+            return None
+        texts = [data[name] for name in ("day", "endpoint", "outcome", "asked")]
+        counts = [data[name] for name in ("page", "pagesize", "rows")]
+        if not all(isinstance(t, str) and len(t) <= 400 for t in texts):
+            return None
+        if not all(isinstance(c, int) and not isinstance(c, bool) for c in counts):
+            return None
+        day, endpoint, outcome, asked = texts
+        page, pagesize, rows = counts
+        return Entry(at, day, endpoint, page, pagesize, rows, outcome, asked)
+    except (ValueError, TypeError, KeyError, RecursionError):
+        return None

@@ -15,6 +15,14 @@ Bounds on one page, whatever the server does:
   retry deadline; a value that is not a delay or a date (negative, junk, NaN) counts as the cap.
 - redirects are not followed (the key would go along, and a redirect loop would not end):
   a 3xx is an error naming where it pointed.
+
+Every attempt is a call the vendor meters: each is reserved in the ledger (:mod:`.ledger`)
+under the daily budgets just before it is sent, and settled with the rows it received. A
+call the budgets (or a run's ``--max-calls``) refuse is never sent nor retried; an older
+cached copy then stands in, marked stale, as for any failed fetch.
+
+An answer fetched after its period settled is final (:mod:`.retention`): it never expires, and
+a refresh reads it from the cache instead of asking again.
 """
 
 from __future__ import annotations
@@ -36,9 +44,13 @@ import tenacity
 import urllib3.exceptions
 
 from . import errors
+from .asking import current_asker, take_allowed_call
 from .cache import ResponseCache
-from .endpoints import Endpoint
+from .endpoints import PAGE_SIZE, Endpoint
+from .ledger import NO_ROWS, OK, Ledger
+from .paging import query_id
 from .parse import Page, read_page
+from .retention import is_final
 from .settings import Settings
 from .throttle import AdaptiveLimiter
 
@@ -72,30 +84,29 @@ class Transport:
     """Answers page requests from the cache or the API, under the limiter, with bounded retries."""
 
     def __init__(self, settings: Settings, session: requests.Session, cache: ResponseCache,
-                 limiter: AdaptiveLimiter, *, sleep: Callable[[float], None] = time.sleep,
+                 limiter: AdaptiveLimiter, ledger: Ledger, *, sleep: Callable[[float], None] = time.sleep,
                  on_call: Callable[[], None] = lambda: None):
         self.settings = settings
         self.session = session
         self.cache = cache
         self.limiter = limiter
+        self.ledger = ledger
         self._sleep = sleep
         self._on_call = on_call
 
     def post(self, endpoint: Endpoint, body: dict, *, first_rank: int = 1, refresh: bool = False) -> PageAnswer:
         """The page answered for ``body``: from the cache unless ``refresh``, else from the API.
 
-        When the API fails and an older copy is cached, that copy comes back with
+        A final answer (fetched after its period settled) comes from the cache even with
+        ``refresh``. When the API fails and an older copy is cached, that copy comes back with
         ``stale_reason`` saying what failed; so it does when the API answers no rows for a
         page that had rows. A stored copy that cannot be read is ignored (and replaced).
         """
-        url = self.settings.base_url.rstrip("/") + endpoint.path
-        key = self.cache.key(url, body)
-        reading = _Reading(endpoint, first_rank, body.get("pagesize") or 100)
+        url, key, reading = self._asking(endpoint, body, first_rank)
         cached = self.cache.get(key)
-        if cached is not None and not refresh and self.cache.is_fresh(cached):
-            cached_page = reading.stored(cached)
-            if cached_page is not None:
-                return PageAnswer(cached_page, True, _created_at(cached))
+        served = self._served(cached, body, reading, refresh)
+        if served is not None:
+            return served
         try:
             answer = self._fetch(url, body, key, refresh, reading)
         except errors.FastMossError as error:
@@ -105,6 +116,32 @@ class Transport:
         return self._stale(key, cached, reading, errors.EmptyAnswer(
             f"FastMoss answered no rows for a page that had rows before (the empty answer was "
             f"not kept){_request_id_text(answer.page.request_id)}"), empty=answer)
+
+    def cached_answer(self, endpoint: Endpoint, body: dict, *, refresh: bool = False,
+                      stale: bool = False) -> PageAnswer | None:
+        """The page :meth:`post` would answer without a call (None when it would call): the
+        estimate asks this. With ``stale``, any readable stored copy (what it said of the
+        ranking's length is a good guess)."""
+        _url, key, reading = self._asking(endpoint, body, 1)
+        cached = self.cache.get(key)
+        if stale:
+            page = reading.stored(cached)
+            return None if page is None or cached is None else PageAnswer(page, True, _created_at(cached))
+        return self._served(cached, body, reading, refresh)
+
+    def _asking(self, endpoint: Endpoint, body: dict, first_rank: int) -> tuple[str, str, _Reading]:
+        url = self.settings.base_url.rstrip("/") + endpoint.path
+        return url, self.cache.key(url, body), _Reading(endpoint, first_rank, body.get("pagesize") or PAGE_SIZE)
+
+    def _served(self, cached, body: dict, reading: _Reading, refresh: bool) -> PageAnswer | None:
+        """The stored copy when it may be served without a call: final, or fresh and not refreshing."""
+        if cached is None:
+            return None
+        final = is_final(body, _created_at(cached), self.settings.settle_days)
+        if not (final or (not refresh and self.cache.is_fresh(cached))):
+            return None
+        page = reading.stored(cached)
+        return None if page is None else PageAnswer(page, True, _created_at(cached))
 
     def _stale(self, key: str, cached, reading: _Reading, error: errors.FastMossError,
                empty: PageAnswer | None = None) -> PageAnswer:
@@ -143,11 +180,25 @@ class Transport:
         with self.limiter.slot(), self.cache.lock(cache_key):
             if self.cache.shared:  # another machine may have fetched it while we waited
                 latest = self.cache.get(cache_key)
-                if latest is not None and (
-                        _created_at(latest) >= asked_at or (not refresh and self.cache.is_fresh(latest))):
+                if latest is not None and _created_at(latest) >= asked_at:
                     latest_page = reading.stored(latest)
                     if latest_page is not None:
                         return PageAnswer(latest_page, True, _created_at(latest))
+                served = self._served(latest, body, reading, refresh)
+                if served is not None:
+                    return served
+            page = self._call(url, body, headers, cache_key, clock, reading)
+        self.limiter.on_success()
+        return PageAnswer(page, False, dt.datetime.now(dt.timezone.utc))
+
+    def _call(self, url: str, body: dict, headers: dict, cache_key: str, clock: _PageClock,
+              reading: _Reading) -> Page:
+        """One paid call: allowed by the run and the budgets, recorded, and its page stored if it has rows."""
+        take_allowed_call()
+        reservation = self.ledger.reserve(reading.endpoint.name, body.get("page", 1),
+                                          body.get("pagesize", PAGE_SIZE), current_asker())
+        rows, outcome = 0, "unanswered"
+        try:
             clock.start()
             self._on_call()
             response = self._exchange(url, body, headers, clock)
@@ -157,10 +208,18 @@ class Transport:
                 hinted = _retry_after(error)
                 self.limiter.on_throttled(self.settings.retry_backoff if hinted is None else hinted)
                 raise
-            if page.row_count:
-                self.cache.store(cache_key, response)
-        self.limiter.on_success()
-        return PageAnswer(page, False, dt.datetime.now(dt.timezone.utc))
+            rows, outcome = len(page.rows), OK if page.row_count else NO_ROWS
+        except errors.FastMossError as error:
+            outcome = type(error).__name__
+            raise
+        finally:
+            self.ledger.settle(reservation, rows, outcome)
+        if page.row_count:
+            fetched = dt.datetime.now(dt.timezone.utc)
+            if self.cache.store(cache_key, response, final=is_final(body, fetched, self.settings.settle_days)):
+                self.cache.add_piece(query_id(reading.endpoint.path, body), body.get("page", 1),
+                                     body.get("pagesize", PAGE_SIZE), cache_key)
+        return page
 
     def _exchange(self, url: str, body: dict, headers: dict, clock: _PageClock) -> requests.Response:
         """Send one request and read its body within the page's time and size bounds."""

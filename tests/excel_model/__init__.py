@@ -121,6 +121,13 @@ class ExcelModel:
         with self.app.lock:
             self.app.answers.append(answer)
 
+    def click_in_message_box(self, button: str) -> None:
+        """What the analyst will click in the next OK / Cancel message box: "ok" or "cancel"."""
+        if button not in ("ok", "cancel"):
+            raise ValueError(f"a message box of OK / Cancel has no button {button!r}")
+        with self.app.lock:
+            self.app.clicks.append(button)
+
     @property
     def dialogs(self) -> list[Dialog]:
         """The message and input boxes shown so far, in order."""

@@ -131,9 +131,13 @@ class ComApplication(ComObject):
 class ComScreen(ComObject):
     """Message boxes over Excel's window: ``win32api.MessageBox(hwnd, text, caption, type)``, which
     xlwings' App.alert calls (_xlwindows.py:756-761). MessageBoxW returns IDOK (1) when OK is
-    clicked (https://learn.microsoft.com/windows/win32/api/winuser/nf-winuser-messageboxw); only a
-    box with the single OK button (MB_OK, 0 in the low four bits) is modelled: any other needs a
-    choice the test did not script."""
+    clicked and IDCANCEL (2) when Cancel is
+    (https://learn.microsoft.com/windows/win32/api/winuser/nf-winuser-messageboxw). Modelled: the
+    single OK button (MB_OK, 0 in the low four bits), and OK / Cancel (MB_OKCANCEL, 1), whose
+    click is the next answer the test scripted (ExcelModel.click_in_message_box); any other box,
+    or an OK / Cancel box nobody scripted a click for, raises."""
+
+    _CLICKS = {"ok": 1, "cancel": 2}  # IDOK, IDCANCEL (winuser.h)
 
     def __init__(self, app: ExcelApp):
         self._app = app
@@ -141,11 +145,17 @@ class ComScreen(ComObject):
     def MessageBox(self, hwnd, text, caption, style):
         if hwnd != self._app.pid:
             raise ModelGap(f"excel model: a message box owned by window {hwnd}, not Excel's, is not modelled")
-        if style & 0xF != 0:
-            raise ModelGap(f"excel model: a message box with buttons {style & 0xF} (not OK alone) is not modelled")
+        buttons = style & 0xF
+        if buttons not in (0, 1):
+            raise ModelGap(f"excel model: a message box with buttons {buttons} (not OK, nor OK / Cancel) "
+                           "is not modelled")
         with self._app.lock:
             self._app.dialogs.append(Dialog("MsgBox", str(caption), str(text)))
-        return 1
+            if buttons == 0:
+                return 1
+            if not self._app.clicks:
+                raise ModelGap("excel model: an OK / Cancel message box was shown and the test scripted no click")
+            return self._CLICKS[self._app.clicks.pop(0)]
 
 
 class ComWorksheetFunction(ComObject):

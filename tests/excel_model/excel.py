@@ -203,6 +203,7 @@ class ExcelApp:
         # into the next input boxes (a text, or False for Cancel): a dialog nobody scripted raises.
         self.dialogs: list[Dialog] = []
         self.answers: list = []
+        self.clicks: list[str] = []  # the buttons the analyst will click in the next OK / Cancel boxes
 
     # -- content -------------------------------------------------------------------------
     def set_constant(self, sheet: Sheet, row: int, column: int, value) -> None:

@@ -11,11 +11,13 @@ import datetime as dt
 import threading
 from collections import OrderedDict
 
+from ..asking import asked_by
 from ..client import default_client
 from ..redact import redact_url, scrub
 from ..result import RankingResult
 from ..settings import Settings, key_travels_in_clear
 from ..shop_history import HistoryResult
+from ..usage import spend_rows
 from .calls import FmCall, read_call, read_history_call
 from .plan import fetch_call
 from .table import error_text, to_rows
@@ -66,7 +68,8 @@ def ranking_table(function: str, region, category_id, date_type, date_value, *op
     try:
         call = read_call(function, region, category_id, date_type, date_value, options)
         client = default_client()
-        result = fetch_call(client, call)
+        with asked_by(f"cell ={function}: {call.describe()}"):
+            result = fetch_call(client, call)
     except Exception as error:  # a cell shows the cause, never a traceback
         session_log.failed()
         return [[error_text(error)]]
@@ -102,7 +105,8 @@ def mark_stale(rows: list[list], result: RankingResult | HistoryResult, headers:
 
 
 def status_table() -> list[list]:
-    """FM_STATUS: key configured, calls made and served from cache, when the data was fetched.
+    """FM_STATUS: key configured, calls made (this session, and today by every process with
+    what is left of the daily budgets), served from cache, when the data was fetched.
 
     Never raises: a setting or a cache that cannot be used is one row saying so, and no text
     in the table shows a secret (each passes :func:`~xl_fastmoss.redact.scrub`).
@@ -138,6 +142,10 @@ def status_table() -> list[list]:
         ["Stale tables", len(session_log.stale)],
         ["Failed calls of FM_ functions", session_log.errors],
     ]
+    try:
+        rows += spend_rows(client.ledger)
+    except Exception as error:  # the ledger's trouble is one row, the rest of the status stands
+        rows.append(["Usage ledger", error_text(error)])
     rows += [[f"Stale: {label}", reason] for label, reason in list(session_log.stale.items())]
     return _scrubbed(rows)
 
@@ -154,7 +162,8 @@ def history_table(seller_id, region, category_id, date_type, start, end, *option
     """FM_HISTORY: a shop's history, one row per period, or one cell naming what went wrong."""
     try:
         call = read_history_call(seller_id, region, category_id, date_type, start, end, options)
-        result = fetch_call(default_client(), call)
+        with asked_by(f"cell =FM_HISTORY: {call.describe()}"):
+            result = fetch_call(default_client(), call)
     except Exception as error:  # a cell shows the cause, never a traceback
         session_log.failed()
         return [[error_text(error)]]

@@ -1,0 +1,343 @@
+"""The call ledger: every API call recorded, and the daily budgets checked before it is made.
+
+Each call (each attempt: a retry is a call the vendor meters too) is recorded with when it was
+made, the endpoint, page and page size, the rows received, its outcome and what asked for it
+(:mod:`.asking`). The ledger lives where the cache does: ``usage.sqlite`` in the cache folder
+(every process of the user shares it), or on the team's Redis with a team cache (see
+:class:`xl_fastmoss.team_cache.TeamLedger`), so that a team sees one ledger and one budget.
+Entries are kept :data:`KEPT_DAYS` days.
+
+Budgets (``FASTMOSS_DAILY_CALLS``, ``FASTMOSS_DAILY_ROWS``; none by default) count the user's
+**local day** (the computer's time zone), from midnight to midnight. They are enforced before a
+call is made, atomically across processes: the check and the reservation are one SQLite
+``BEGIN IMMEDIATE`` transaction (one Lua script on Redis), so two processes cannot both take
+the last call. A call reserves its page size of rows; once answered, the reservation is
+corrected to the rows received (0 for a failed call). A call past a budget is refused with
+:class:`~xl_fastmoss.errors.BudgetExceeded` and never retried; answers already cached are still
+served. A call whose process died before it was answered keeps its reservation ("unfinished").
+
+The ledger file is the user's own, like the cache: one SQLite cannot read is moved aside and a
+new one started (that day's count starts again), and a folder that cannot be written keeps the
+ledger in memory for this process only, with a warning; FM_STATUS shows both.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import sqlite3
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from . import redact
+from .errors import BudgetExceeded, FastMossError
+from .settings import Settings
+
+LEDGER_FILE_NAME = "usage.sqlite"
+#: Days an entry is kept.
+KEPT_DAYS = 90
+#: Seconds a process waits for another one holding the ledger (a reservation takes a millisecond).
+BUSY_TIMEOUT = 30.0
+#: The outcome of a call not answered yet (or whose process ended before it was).
+IN_FLIGHT = "unfinished"
+OK = "ok"
+NO_ROWS = "no rows"
+
+log = redact.logger(__name__)
+
+
+def local_day(moment: dt.datetime | None = None) -> str:
+    """The user's local date (the computer's time zone) at ``moment`` (now when None), ISO-written."""
+    moment = moment or dt.datetime.now(dt.timezone.utc)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone().date().isoformat()
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """Daily budgets of calls and rows; None is no budget."""
+
+    calls: int | None = None
+    rows: int | None = None
+
+    @classmethod
+    def of(cls, settings: Settings) -> Budgets:
+        return cls(settings.daily_calls, settings.daily_rows)
+
+    def refusal(self, used_calls: int, used_rows: int, pagesize: int, day: str, scope: str) -> BudgetExceeded | None:
+        """The error refusing one more call of ``pagesize`` rows after what was used, or None if it fits."""
+        if self.calls is not None and used_calls + 1 > self.calls:
+            return BudgetExceeded("calls", self.calls, used_calls, day, scope)
+        if self.rows is not None and used_rows + pagesize > self.rows:
+            return BudgetExceeded("rows", self.rows, used_rows, day, scope)
+        return None
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """A call allowed and recorded as unfinished, to be settled with what it received."""
+
+    entry: object  # the store's own id of the entry
+    day: str
+    endpoint: str
+    page: int
+    pagesize: int
+    asked: str
+    at: dt.datetime
+    #: Which ledger holds it (a team ledger falls back to the local one while Redis is down).
+    store: object = None
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Calls and rows of one endpoint on one day."""
+
+    day: str
+    endpoint: str
+    calls: int
+    rows: int
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One call as recorded."""
+
+    at: dt.datetime
+    day: str
+    endpoint: str
+    page: int
+    pagesize: int
+    rows: int
+    outcome: str
+    asked: str
+
+
+class Ledger(Protocol):
+    """What the transport needs: reserve a call under the budgets, settle it; what is shown: usage."""
+
+    budgets: Budgets
+
+    def reserve(self, endpoint: str, page: int, pagesize: int, asked: str) -> Reservation:
+        """Record a call about to be made, or raise BudgetExceeded (nothing recorded)."""
+        ...
+
+    def settle(self, reservation: Reservation, rows: int, outcome: str) -> None:
+        """Record what the call received: ``rows`` (0 when it failed) and its outcome."""
+        ...
+
+    def usage(self, days: int) -> list[Usage]:
+        """Calls and rows by day and endpoint, the last ``days`` local days (today included), oldest first."""
+        ...
+
+    def entries(self, days: int) -> list[Entry]:
+        """Every call of the last ``days`` local days, oldest first."""
+        ...
+
+    def today(self) -> tuple[int, int]:
+        """Calls and rows of today (local day), unfinished calls counted at their reservation."""
+        ...
+
+    def describe(self) -> str: ...
+
+    def close(self) -> None: ...
+
+
+def first_day(days: int, today: str | None = None) -> str:
+    """The local day ``days - 1`` days before today: the first of a window of ``days`` days."""
+    start = dt.date.fromisoformat(today or local_day())
+    return (start - dt.timedelta(days=max(1, days) - 1)).isoformat()
+
+
+def today_totals(usage: list[Usage], day: str) -> tuple[int, int]:
+    rows = [u for u in usage if u.day == day]
+    return sum(u.calls for u in rows), sum(u.rows for u in rows)
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS calls (
+    id INTEGER PRIMARY KEY,
+    at TEXT NOT NULL,
+    day TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    page INTEGER NOT NULL,
+    pagesize INTEGER NOT NULL,
+    rows INTEGER NOT NULL,
+    outcome TEXT NOT NULL,
+    asked TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS calls_by_day ON calls (day);
+"""
+
+
+class LocalLedger:
+    """The ledger in ``usage.sqlite`` of the cache folder, shared by every process of the user;
+    in memory (this process only) when ``folder`` is None or cannot be written."""
+
+    scope = "your calls on this computer"
+
+    def __init__(self, folder: Path | None, budgets: Budgets):
+        self.budgets = budgets
+        self.path = folder / LEDGER_FILE_NAME if folder is not None else None
+        #: What is wrong with this ledger, for FM_STATUS (None when nothing is).
+        self.problem: str | None = None
+        self._memory = folder is None
+        self._lock = threading.Lock()
+        self._db = self._open(folder)
+
+    # -- recording ---------------------------------------------------------------------------
+
+    def reserve(self, endpoint: str, page: int, pagesize: int, asked: str) -> Reservation:
+        at = dt.datetime.now(dt.timezone.utc)
+        day = local_day(at)
+        with self._transaction() as db:
+            used_calls, used_rows = db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(rows), 0) FROM calls WHERE day = ?", (day,)).fetchone()
+            refused = self.budgets.refusal(used_calls, used_rows, pagesize, day, self.scope)
+            if refused is not None:
+                raise refused
+            cursor = db.execute(
+                "INSERT INTO calls (at, day, endpoint, page, pagesize, rows, outcome, asked) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (at.isoformat(), day, endpoint, page, pagesize, pagesize,
+                                                    IN_FLIGHT, asked))
+            entry = cursor.lastrowid
+        return Reservation(entry, day, endpoint, page, pagesize, asked, at, self)
+
+    def settle(self, reservation: Reservation, rows: int, outcome: str) -> None:
+        try:
+            with self._transaction(immediate=False) as db:
+                db.execute("UPDATE calls SET rows = ?, outcome = ? WHERE id = ?", (rows, outcome, reservation.entry))
+        except FastMossError as error:  # the call was made: failing to note its rows must not fail it
+            log.warning("%s", error.message)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def usage(self, days: int) -> list[Usage]:
+        with self._transaction(immediate=False) as db:
+            found = db.execute(
+                "SELECT day, endpoint, COUNT(*), SUM(rows) FROM calls WHERE day >= ? "
+                "GROUP BY day, endpoint ORDER BY day, endpoint", (first_day(days),)).fetchall()
+        return [Usage(day, endpoint, calls, rows) for day, endpoint, calls, rows in found]
+
+    def entries(self, days: int) -> list[Entry]:
+        with self._transaction(immediate=False) as db:
+            found = db.execute(
+                "SELECT at, day, endpoint, page, pagesize, rows, outcome, asked FROM calls WHERE day >= ? "
+                "ORDER BY at, id", (first_day(days),)).fetchall()
+        return [Entry(dt.datetime.fromisoformat(at), *rest) for at, *rest in found]
+
+    def today(self) -> tuple[int, int]:
+        day = local_day()
+        with self._transaction(immediate=False) as db:
+            calls, rows = db.execute(
+                "SELECT COUNT(*), COALESCE(SUM(rows), 0) FROM calls WHERE day = ?", (day,)).fetchone()
+        return calls, rows
+
+    def describe(self) -> str:
+        where = "memory" if self._memory or self.path is None else str(self.path)
+        return f"{where} ({self.problem})" if self.problem else where
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # -- the file ----------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _transaction(self, immediate: bool = True):
+        """One transaction; ``immediate`` takes the write lock first, so a check and its insert are one step."""
+        with self._lock:
+            db = self._db
+            try:
+                db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+                try:
+                    yield db
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+            except sqlite3.Error as error:
+                raise FastMossError(
+                    f"the usage ledger {self.describe()} cannot be used ({_reason(error)}); "
+                    "the call was not made") from None
+
+    def _open(self, folder: Path | None) -> sqlite3.Connection:
+        if folder is None or self.path is None:
+            return self._connect(":memory:")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            return self._in_memory(f"the cache folder {folder} cannot be made ({_reason(error)})")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            return self._in_memory(f"the cache folder {folder} is read-only")
+        for attempt in range(2):
+            try:
+                db = self._connect(str(self.path))
+                db.execute("PRAGMA journal_mode=WAL")
+                _prune(db)
+                return db
+            except sqlite3.Error as error:
+                problem = _reason(error)
+            if attempt == 0 and not self._move_aside(problem):
+                break
+        return self._in_memory(f"the ledger file {self.path} cannot be used ({problem})")
+
+    def _connect(self, where: str) -> sqlite3.Connection:
+        # isolation_level None: transactions are the ones _transaction opens, no implicit ones.
+        db = sqlite3.connect(where, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False)
+        try:
+            db.executescript(_SCHEMA)
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
+    def _in_memory(self, problem: str) -> sqlite3.Connection:
+        self._memory = True
+        self.problem = f"{problem}; calls are counted in memory for this process only"
+        log.warning("%s", self.problem)
+        return self._connect(":memory:")
+
+    def _move_aside(self, reason: str) -> bool:
+        assert self.path is not None
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        aside = self.path.with_name(f"{self.path.name}.broken-{stamp}")
+        try:
+            for suffix in ("", "-wal", "-shm"):
+                source = self.path.with_name(self.path.name + suffix)
+                if source.exists():
+                    source.replace(aside.with_name(aside.name + suffix))
+        except OSError as error:
+            log.warning("ledger file %s cannot be used (%s) nor moved aside (%s)", self.path, reason, _reason(error))
+            return False
+        self.problem = f"the earlier file could not be read ({reason}); it was moved to {aside.name}"
+        log.warning("ledger file %s could not be read (%s); moved it to %s and started a new one: "
+                    "today's calls before now are not counted", self.path, reason, aside.name)
+        return True
+
+
+def _prune(db: sqlite3.Connection) -> None:
+    """Forget entries older than KEPT_DAYS days."""
+    oldest = (dt.date.fromisoformat(local_day()) - dt.timedelta(days=KEPT_DAYS)).isoformat()
+    db.execute("DELETE FROM calls WHERE day < ?", (oldest,))
+
+
+def open_ledger(settings: Settings) -> Ledger:
+    """The ledger the settings ask for: the local file, or the team's Redis in front of it."""
+    local = LocalLedger(settings.cache_dir, Budgets.of(settings))
+    url = settings.cache_url
+    if not url or not url.startswith(("redis://", "rediss://", "unix://")):
+        return local  # open_cache refuses a URL that is not Redis, with the error the user sees
+    try:
+        from .team_cache import TeamLedger
+    except ImportError:  # the team extra is not installed: open_cache warns already
+        return local
+    return TeamLedger(url, local)
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error) or type(error).__name__
+    return text.splitlines()[0][:100]
