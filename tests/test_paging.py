@@ -86,7 +86,7 @@ def test_exact_then_asks_a_larger_table_only_for_the_rows_it_lacks_even_in_anoth
     fake_env.reset_calls()
     with exact_client() as another_process:  # the pieces are found through the cache's index
         result = another_process.most_promoted("US", 14, "day", DAY, rows=25)
-    assert asked(fake_env) == [(2, 10), (5, 5)]
+    assert sorted(asked(fake_env)) == [(2, 10), (5, 5)]  # asked together, in either order
     with FastMossClient(Settings.load(cache_dir=tmp_path / "independent")) as full:
         expected = full.most_promoted("US", 14, "day", DAY, rows=25).frame
     assert result.frame.equals(expected)  # the same shops at the same ranks as one page of 100

@@ -222,6 +222,7 @@ def test_a_failed_period_fails_the_history_and_keeps_the_pages_already_paid_for(
     assert server.call_count == 1  # the four periods that answered came from the cache
 
 
+@pytest.mark.usefixtures("recent_periods")
 def test_a_refresh_reads_each_ranking_of_one_version_after_the_data_moved_on(client, server):
     periods = DAYS[:4]
     shop = a_shop(lambda ranks: all(r is not None and 100 < r <= 200 for r in ranks), periods)
@@ -237,6 +238,7 @@ def test_a_refresh_reads_each_ranking_of_one_version_after_the_data_moved_on(cli
     assert server.call_count == len(periods) + 2 * deep
 
 
+@pytest.mark.usefixtures("recent_periods")
 def test_a_refresh_of_unchanged_rankings_asks_only_the_first_pages_again(client, server):
     periods = DAYS[:4]
     shop = a_shop(lambda ranks: all(r is not None and 100 < r <= 300 for r in ranks), periods)

@@ -262,6 +262,7 @@ def test_a_ranking_cell_with_compare_shows_the_movement(udfs, server):
     assert any(row[3] for row in table[1:]) and server.call_count == 2
 
 
+@pytest.mark.usefixtures("recent_periods")
 def test_fm_status_names_a_history_it_showed_stale(fake_env, monkeypatch):
     import time
 

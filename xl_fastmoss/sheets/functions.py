@@ -68,7 +68,7 @@ def ranking_table(function: str, region, category_id, date_type, date_value, *op
     try:
         call = read_call(function, region, category_id, date_type, date_value, options)
         client = default_client()
-        with asked_by(f"cell ={function}: {call.describe()}"):
+        with asked_by(f"cell ={function}: {call.describe()}, {call.request.rows} rows"):
             result = fetch_call(client, call)
     except Exception as error:  # a cell shows the cause, never a traceback
         session_log.failed()
