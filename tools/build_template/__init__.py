@@ -12,7 +12,8 @@ Steps, a module each:
 2. :mod:`.workbook`: the sheets, written with openpyxl (``keep_vba=True`` keeps
    ``xl/vbaProject.bin`` byte for byte): :mod:`.read_me` (the read-me and xlwings.conf sheets),
    :mod:`.period_sheets` (Daily, Weekly, Monthly), :mod:`.side_by_side` (Markets, Shop rankings),
-   on :mod:`.inputs`, :mod:`.look` and :mod:`.dashboard`; :mod:`.names` holds the names they share.
+   :mod:`.trends` (Trends), on :mod:`.inputs`, :mod:`.look` and :mod:`.dashboard`; :mod:`.names`
+   holds the names they share.
 3. :mod:`.package_edits`: what openpyxl cannot write, edited into the saved package (buttons,
    dynamic-array marks, chart format flags, fixed timestamps), so that a rebuild gives the same file.
 """

@@ -22,7 +22,7 @@ READ_ME_SECTIONS = (
     ("Every morning", (
         "1. Click Refresh FastMoss data (on any dashboard): every table is fetched fresh and the time is stamped above.",
         "2. Daily, Weekly and Monthly rank shops of your market and category; Markets compares markets;",
-        "    Shop rankings shows the three FastMoss rankings of one market side by side.",
+        "    Shop rankings shows the three FastMoss rankings of one market side by side; Trends follows one shop.",
         "FastMoss publishes completed periods only: latest = yesterday (Shanghai time), last full week, last full month.",
     )),
     ("Input cells", (
@@ -36,6 +36,7 @@ READ_ME_SECTIONS = (
         "Monthly: the same for one month, sorted by GMV in USD.",
         "Markets: one category in five markets side by side (top 10 by GMV in USD) and a chart comparing them.",
         "Shop rankings: Most promoted, Top selling and Fully managed of one market, top 10 each.",
+        "Trends: one shop's last 30 days (rank and GMV, with a chart) and the day's movers against the day before.",
         "xlwings.conf: settings for xlwings; UDF Modules = xl_fastmoss.udfs makes the FM_ functions available.",
         "FastMoss refresh: written by the button, lists what failed at the last refresh (appears on first use).",
     )),
@@ -55,7 +56,10 @@ READ_ME_SECTIONS = (
         "FM_MOSTPROMOTED(market, category_id, date_type, date_value, [option, value]...); FM_TOPSELLING and",
         "FM_FULLYMANAGED take the same arguments. date_type: day, week or month; date_value: YYYY-MM-DD, YYYY-WW,",
         "YYYY-MM or latest. Options: rows (1 to 500), fields (e.g. \"rank,name,usd_gmv\"), headers (TRUE/FALSE),",
-        "shop_type (1 brand, 2 retail), cross_border (1/0), sort (units_sold or usd_gmv).",
+        "shop_type (1 brand, 2 retail), cross_border (1/0), sort (units_sold or usd_gmv),",
+        "compare (previous, or a period: adds previous_rank, rank_change and new).",
+        "FM_HISTORY(seller_id, market, category_id, date_type, start, end, [option, value]...): one shop, a row a period;",
+        "options ranking, sort, depth (1 to 500), fields, headers. The seller id is text: type it as \"7494...\".",
     )),
 )
 
