@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from xl_fastmoss.files import atomic_write
+from xl_fastmoss.files import atomic_write, move_sqlite_aside
 
 
 def test_the_target_appears_only_when_the_block_succeeds(tmp_path):
@@ -39,3 +39,12 @@ def test_shared_files_follow_the_umask_and_private_ones_are_the_users_only(tmp_p
         os.umask(previous)
     assert stat.S_IMODE(os.stat(tmp_path / "shared.xlsx").st_mode) == 0o644
     assert stat.S_IMODE(os.stat(tmp_path / "config.ini").st_mode) == 0o600
+
+
+def test_a_broken_sqlite_file_moves_aside_with_its_wal_files(tmp_path):
+    path = tmp_path / "usage.sqlite"
+    for suffix, content in (("", b"not a database"), ("-wal", b"wal"), ("-shm", b"shm")):
+        (tmp_path / f"usage.sqlite{suffix}").write_bytes(content)
+    aside = move_sqlite_aside(path)
+    assert aside.name.startswith("usage.sqlite.broken-") and aside.read_bytes() == b"not a database"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{aside.name}{s}" for s in ("", "-wal", "-shm"))

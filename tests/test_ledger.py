@@ -178,3 +178,14 @@ def test_fm_status_shows_todays_calls_and_rows_of_every_process(fake_env):
     assert (status["API calls today"], status["Rows received today"]) == (3, 300)
     assert status["Calls left today"] == status["Rows left today"] == "no budget"
     assert status["Usage ledger"].endswith(LEDGER_FILE_NAME)
+
+
+def test_a_corrupt_ledger_file_is_moved_aside_and_a_new_one_counts(fake_env):
+    path = Settings.load().cache_dir / LEDGER_FILE_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)  # a header, then garbage
+    with client_of() as client:
+        client.most_promoted("US", 14, "day", DAY)
+        assert "it was moved to usage" in client.ledger.problem and client.ledger.today() == (1, 100)
+    assert [p.name for p in path.parent.glob(f"{LEDGER_FILE_NAME}.broken-*")]
+    assert len(recorded()) == 1  # the new file holds the call

@@ -7,6 +7,7 @@ step (``os.replace``) only once it is complete; a failure or a kill leaves the t
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import os
 import re
 import secrets
@@ -57,3 +58,14 @@ def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
                 candidate.unlink()
                 removed.append(candidate)
     return removed
+
+
+def move_sqlite_aside(path: Path) -> Path:
+    """Rename a broken SQLite file and the WAL files beside it to ``<name>.broken-<time>``; OSError if it cannot."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.broken-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        source = path.with_name(path.name + suffix)
+        if source.exists():
+            source.replace(aside.with_name(aside.name + suffix))
+    return aside

@@ -34,6 +34,7 @@ from typing import Protocol
 
 from . import redact
 from .errors import BudgetExceeded, FastMossError
+from .files import move_sqlite_aside
 from .settings import Settings
 
 LEDGER_FILE_NAME = "usage.sqlite"
@@ -303,13 +304,8 @@ class LocalLedger:
 
     def _move_aside(self, reason: str) -> bool:
         assert self.path is not None
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        aside = self.path.with_name(f"{self.path.name}.broken-{stamp}")
         try:
-            for suffix in ("", "-wal", "-shm"):
-                source = self.path.with_name(self.path.name + suffix)
-                if source.exists():
-                    source.replace(aside.with_name(aside.name + suffix))
+            aside = move_sqlite_aside(self.path)
         except OSError as error:
             log.warning("ledger file %s cannot be used (%s) nor moved aside (%s)", self.path, reason, _reason(error))
             return False
