@@ -119,8 +119,8 @@ def watch_limit(client: FastMossClient) -> LimitTimeline:
         on_success()
         timeline.append((time.perf_counter() - start, limiter.limit, "success"))
 
-    def throttled(pause):
-        on_throttled(pause)
+    def throttled(*args, **kwargs):
+        on_throttled(*args, **kwargs)
         timeline.append((time.perf_counter() - start, limiter.limit, "throttled"))
 
     limiter.on_success, limiter.on_throttled = success, throttled
