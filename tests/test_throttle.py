@@ -29,13 +29,78 @@ def test_throttling_halves_the_calls_in_flight_and_successes_restore_them():
     assert limiter.limit == 8
 
 
-def test_a_throttle_pauses_new_calls_without_real_sleeping():
+def test_a_pages_first_throttle_changes_nothing_for_the_others():
     clock = FakeClock()
     limiter = AdaptiveLimiter(4, clock=clock, sleep=clock.sleep)
+    for _ in range(10):
+        with limiter.slot() as window:
+            limiter.on_throttled(0.5, window=window, repeated=False)
+    assert limiter.limit == 4 and limiter.pause_left == 0 and limiter.window == 0
+    assert clock.slept == []
+
+
+def test_throttles_of_calls_in_flight_when_the_limit_was_cut_do_not_cut_it_again():
+    limiter = AdaptiveLimiter(8)
+    windows = [limiter.acquire() for _ in range(8)]
+    for window in windows:  # eight calls of one window all throttled again: one cut
+        limiter.on_throttled(0.5, window=window, repeated=True)
+    assert limiter.limit == 4 and limiter.window == 1
+    for _ in range(8):
+        limiter.release()
+    later = [limiter.acquire() for _ in range(4)]
+    assert later == [1] * 4
+    limiter.on_throttled(0.5, window=later[0], repeated=True)  # a call sent after the cut: cut again
+    limiter.on_throttled(0.5, window=later[1], repeated=True)
+    limiter.on_throttled(0.5, window=windows[0], repeated=True)
+    assert limiter.limit == 2 and limiter.window == 2
+
+
+def test_successes_raise_the_limit_by_one_per_window_of_successes():
+    limiter = AdaptiveLimiter(8)
+    limiter.on_throttled(0)
+    limiter.on_throttled(0)
+    assert limiter.limit == 2
+    limiter.on_success()
+    limiter.on_success()
+    assert limiter.limit == 3  # 2 + 1/2 + 1/2
+    for _ in range(3):
+        limiter.on_success()
+    assert limiter.limit == 4
+
+
+def test_at_one_call_in_flight_a_persisting_throttle_pauses_every_caller_without_real_sleeping():
+    clock = FakeClock()
+    limiter = AdaptiveLimiter(1, clock=clock, sleep=clock.sleep)
     limiter.on_throttled(2.5)
     with limiter.slot():
         pass
     assert clock.slept == [2.5]
+
+
+def test_a_sustained_throttle_doubles_the_pause_up_to_the_cap_until_a_success():
+    clock = FakeClock()
+    limiter = AdaptiveLimiter(4, clock=clock, sleep=clock.sleep, max_pause=10)
+    for _ in range(8):  # the vendor throttles every call, every page again on its retry
+        with limiter.slot() as window:
+            limiter.on_throttled(0.5, window=window, repeated=True)
+    assert limiter.limit == 1
+    assert clock.slept == [0.5, 1.0, 2.0, 4.0, 8.0]  # two halvings (4 -> 2 -> 1), then pauses
+    assert limiter.pause_left == 10  # the sixth pause, at the cap
+    limiter.on_success()
+    assert limiter.limit == 2
+    for _ in range(2):  # halved again, then paused: a success ended the doubling
+        with limiter.slot() as window:
+            limiter.on_throttled(0.5, window=window, repeated=True)
+    assert limiter.limit == 1 and limiter.pause_left == 0.5
+
+
+def test_a_pause_is_not_taken_again_by_throttles_of_calls_sent_before_it():
+    clock = FakeClock()
+    limiter = AdaptiveLimiter(1, clock=clock, sleep=clock.sleep)
+    window = limiter.acquire()
+    limiter.on_throttled(1.0, window=window, repeated=True)
+    limiter.on_throttled(1.0, window=window, repeated=True)
+    assert limiter.pause_left == 1.0 and limiter.window == 1
 
 
 def test_never_more_calls_in_flight_than_the_limit():
@@ -85,7 +150,7 @@ def test_slots_go_out_in_the_order_they_were_asked_for():
 
 def test_a_pause_is_never_longer_than_the_cap_whatever_it_is_asked():
     clock = FakeClock()
-    limiter = AdaptiveLimiter(4, clock=clock, sleep=clock.sleep, max_pause=30)
+    limiter = AdaptiveLimiter(1, clock=clock, sleep=clock.sleep, max_pause=30)
     for asked in (1e12, float("inf"), float("nan"), -5, 2.5e11):
         limiter.on_throttled(asked)
         assert limiter.pause_left <= 30
