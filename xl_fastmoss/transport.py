@@ -214,8 +214,8 @@ class Transport:
             except (errors.RateLimited, errors.FrequencyLimited) as error:
                 hinted = _retry_after(error)
                 self.limiter.on_throttled(self.settings.retry_backoff if hinted is None else hinted,
-                                          window=window, repeated=clock.throttled)
-                clock.throttled = True
+                                          window=window, repeated=clock.throttled is not None)
+                clock.throttled = error
                 raise
             rows, outcome = len(page.rows), OK if page.row_count else NO_ROWS
         except errors.FastMossError as error:
@@ -233,8 +233,8 @@ class Transport:
     def _exchange(self, url: str, body: dict, headers: dict, clock: _PageClock) -> requests.Response:
         """Send one request and read its body within the page's time and size bounds."""
         left = clock.remaining()
-        if left <= 0:
-            raise clock.timeout()
+        if left <= 0:  # out of time before asking again: what stopped the page is the throttle, if any
+            raise clock.throttled or clock.timeout()
         read_timeout = min(self.settings.read_timeout, left)
         connect_timeout = min(self.settings.connect_timeout, left)
         try:
@@ -317,13 +317,13 @@ class Transport:
 
 
 class _PageClock:
-    """The time one page may take in all, counted from its first attempt (and whether one of
-    its attempts was throttled)."""
+    """The time one page may take in all, counted from its first attempt (and the last
+    throttle one of its attempts met)."""
 
     def __init__(self, seconds: float):
         self.seconds = seconds
         self._started: float | None = None
-        self.throttled = False
+        self.throttled: errors.FastMossError | None = None
 
     def start(self) -> None:
         if self._started is None:

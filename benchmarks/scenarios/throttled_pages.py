@@ -20,6 +20,9 @@ from xl_fastmoss.query import pages_for
 REGIONS = ("US", "GB", "MX", "ES", "DE", "IT", "FR", "ID", "VN", "MY")
 #: Every this many tables, one is 300 rows (3 pages) deep; the others are one page.
 DEEP_EVERY = 4
+#: Naive cells asked at most: one after the other at 0.2 s a call, the whole set would take
+#: the scenario past the harness's deadline, and every naive table ends the same way.
+NAIVE_TABLES = 50
 #: The issue's limits: the throttled fetch within this many times the healthy one, calls per page.
 MAX_RATIO = 3.0
 MAX_CALLS_PER_PAGE = 2
@@ -49,7 +52,8 @@ def run(bench: Bench) -> None:
     bench.warm_server(tables)
     healthy = fetch_all(bench, tables, throttled_pages=0)
     throttled = fetch_all(bench, tables, throttled_pages=pages)
-    naive_s, naive_lost, naive_calls = naive_throttled(bench, tables, pages)
+    naive_tables = tables[:NAIVE_TABLES]
+    naive_s, naive_lost, naive_calls = naive_throttled(bench, naive_tables, pages)
     ratio = throttled.seconds / healthy.seconds
     bench.rows.append(Row(
         f"5b. {len(tables)} tables ({pages} pages), 30003 on the first ask of every page",
@@ -57,8 +61,8 @@ def run(bench: Bench) -> None:
         f"{throttled.calls_per_page:.2f} calls a page (at most {throttled.most_asks} asks); "
         f"{throttled.complete}/{len(tables)} tables complete",
         f"{throttled.calls} (healthy {healthy.calls})",
-        f"{naive_s:.2f} s, {len(tables) - naive_lost}/{len(tables)} tables", str(naive_calls),
-        f"{naive_lost} vs {len(tables) - throttled.complete} tables lost",
+        f"{naive_s:.2f} s, {len(naive_tables) - naive_lost}/{len(naive_tables)} tables", str(naive_calls),
+        f"{naive_lost}/{len(naive_tables)} vs {len(tables) - throttled.complete}/{len(tables)} tables lost",
         f"<= x{MAX_RATIO:g} healthy, <= {MAX_CALLS_PER_PAGE} calls a page, no table lost",
         ratio <= MAX_RATIO and throttled.calls_per_page <= MAX_CALLS_PER_PAGE
         and throttled.complete == healthy.complete == len(tables)))
@@ -67,7 +71,8 @@ def run(bench: Bench) -> None:
         f"default settings (max_concurrency 4, retry_backoff 0.5 s), a fresh cache each time; the fake "
         f"answers 30003 to the first ask of every page (`inject(Fault.API_CODE, code=30003, first_ask=True)`). "
         f"Limit when throttled: lowest {throttled.lowest_limit} ({throttled.limit_moves}). "
-        "Naive: no retry, one cell after the other, so every table stops at its first page's throttle.")
+        f"Naive: no retry, one cell after the other, so every table stops at its first page's throttle; "
+        f"the first {len(naive_tables)} of the {len(tables)} tables only, so that the scenario ends in time.")
 
 
 def scenario_tables(count: int) -> list[Table]:
