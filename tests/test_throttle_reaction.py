@@ -55,7 +55,8 @@ def test_a_server_that_throttles_everything_is_not_hammered(fake_env):
     with FastMossClient(settings) as client:
         outcomes = client.fetch_many(requests)
         assert client.limiter.limit == 1
-    # Out of time while waiting to ask again, a page shows the throttle that held it back.
+        assert client.ledger.today()[0] == fake_env.call_count  # a page out of time asks no more
+    # Out of time while it waited to ask again, a page shows the throttle that held it back.
     assert all(isinstance(o, errors.FrequencyLimited) for o in outcomes.values())
     # Every page asked 5 times would be 80 calls; the client slowed to about one call a pause.
     assert fake_env.call_count <= len(requests) * attempts // 2

@@ -13,7 +13,7 @@ increase, multiplicative decrease, once per window, as TCP cuts once per round t
   refresh down to one call at a time, for nothing;
 - at one call in flight, a persisting throttle pauses every caller instead: for the pause asked
   (``Retry-After`` or the retry backoff), doubled for each pause since the last success, so
-  a vendor that throttles everything soon sees one call every ``max_pause`` seconds;
+  a vendor that throttles everything soon sees its retries ``max_pause`` seconds apart;
 - each success lets 1/limit more call through (one more per window of successes), up to the
   configured maximum, and ends the doubling.
 

@@ -201,6 +201,8 @@ class Transport:
         slows every caller only when the throttle persists; the page's own retry waits in
         :meth:`_backoff`.
         """
+        if clock.remaining() <= 0:  # no time left to ask again: no call, and the page ends on its throttle if any
+            raise clock.throttled or clock.timeout()
         take_allowed_call()
         reservation = self.ledger.reserve(reading.endpoint.name, body.get("page", 1),
                                           body.get("pagesize", PAGE_SIZE), current_asker())
@@ -233,8 +235,8 @@ class Transport:
     def _exchange(self, url: str, body: dict, headers: dict, clock: _PageClock) -> requests.Response:
         """Send one request and read its body within the page's time and size bounds."""
         left = clock.remaining()
-        if left <= 0:  # out of time before asking again: what stopped the page is the throttle, if any
-            raise clock.throttled or clock.timeout()
+        if left <= 0:
+            raise clock.timeout()
         read_timeout = min(self.settings.read_timeout, left)
         connect_timeout = min(self.settings.connect_timeout, left)
         try:
