@@ -140,7 +140,7 @@ def test_slots_go_out_in_the_order_they_were_asked_for():
         thread.start()
         threads.append(thread)
         deadline = time.monotonic() + 5
-        while limiter._tickets < n + 2 and time.monotonic() < deadline:
+        while limiter._first_asks.tickets < n + 2 and time.monotonic() < deadline:
             time.sleep(0.005)
     limiter.release()
     for thread in threads:
@@ -182,3 +182,49 @@ def test_a_failure_while_waiting_gives_the_turn_up_and_leaves_no_slot_taken():
     thread.start()
     assert done.wait(10), "the next caller waits for a turn nobody will take"
 
+
+
+def test_a_page_asked_again_goes_before_the_pages_not_asked_yet():
+    import time
+
+    limiter = AdaptiveLimiter(1)
+    order, threads = [], []
+    limiter.acquire()
+
+    def wait_for(count):
+        deadline = time.monotonic() + 5
+        while limiter._first_asks.tickets + limiter._asked_again.tickets < count and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    for name, again in (("first 1", False), ("first 2", False), ("again", True), ("first 3", False)):
+        thread = threading.Thread(target=lambda n=name, a=again: (
+            limiter.acquire(again=a), order.append(n), limiter.release()))
+        thread.start()
+        threads.append(thread)
+        wait_for(len(threads) + 1)
+    limiter.release()
+    for thread in threads:
+        thread.join(5)
+    assert order == ["again", "first 1", "first 2", "first 3"]
+
+
+def test_a_page_asked_again_that_gives_up_leaves_no_one_waiting_behind_it():
+    clock = FakeClock()
+    failures = [KeyboardInterrupt()]
+
+    def sleep(seconds):
+        if failures:
+            raise failures.pop()
+        clock.sleep(seconds)
+
+    limiter = AdaptiveLimiter(1, clock=clock, sleep=sleep)
+    limiter.on_throttled(5)
+    try:
+        limiter.acquire(again=True)
+    except KeyboardInterrupt:
+        pass
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (limiter.acquire(), limiter.release(), done.set()), daemon=True)
+    thread.start()
+    assert done.wait(10), "a first ask waits behind a page asked again that gave up"
+    assert limiter.in_flight == 0

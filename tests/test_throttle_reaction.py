@@ -7,7 +7,7 @@ import json
 from collections import Counter
 
 from xl_fastmoss import FastMossClient, RankingQuery, Settings, TableRequest, errors
-from xl_fastmoss.fake_server import Fault
+from xl_fastmoss.fake_server import FAKE_API_KEY, Fault
 
 DAY = "2026-04-01"
 REGIONS = ("US", "GB", "MX", "ES", "DE", "IT", "FR", "ID", "VN", "MY", "TH", "PH")
@@ -60,3 +60,27 @@ def test_a_server_that_throttles_everything_is_not_hammered(fake_env):
     assert all(isinstance(o, errors.FrequencyLimited) for o in outcomes.values())
     # Every page asked 5 times would be 80 calls; the client slowed to about one call a pause.
     assert fake_env.call_count <= len(requests) * attempts // 2
+
+
+def test_a_throttled_page_asked_again_does_not_wait_behind_every_page_not_asked_yet(fake_env):
+    # 80 pages, 4 in flight: behind the 47 first pages asked with it, a retry would wait about 12
+    # rounds of 0.1 s, past its page's 1 s; it goes first, so no page runs out of time.
+    requests = tables(48)
+    pages = sum(3 if r.rows == 300 else 1 for r in requests)
+    build_rankings(fake_env, requests)
+    fake_env.latency = 0.1
+    fake_env.inject(Fault.API_CODE, times=pages, code=30003, first_ask=True)
+    with FastMossClient(Settings.load(retry_deadline=1.0, retry_backoff=0.01)) as client:
+        outcomes = client.fetch_many(requests)
+    assert [o for o in outcomes.values() if isinstance(o, errors.FastMossError)] == []
+    assert set(asks_per_page(fake_env).values()) == {2}
+
+
+def build_rankings(server, requests: list[TableRequest]) -> None:
+    """Have the fake build each ranking before the test, so that building does not eat a deadline."""
+    import requests as http
+
+    for request in requests:
+        http.post(server.base_url + request.query.endpoint.path, json=request.query.body(1, 1),
+                  headers={"Authorization": f"Bearer {FAKE_API_KEY}"}, timeout=30)
+    server.reset_calls()

@@ -17,6 +17,10 @@ increase, multiplicative decrease, once per window, as TCP cuts once per round t
 - each success lets 1/limit more call through (one more per window of successes), up to the
   configured maximum, and ends the doubling.
 
+Slots go out first come, first served, except that a page asked again (after a throttle or
+any retryable failure) goes before the pages not asked yet: its deadline is running, and
+behind a long refresh it would run out waiting.
+
 The limiter cannot be wedged: a pause is never longer than ``max_pause`` whatever it is asked
 (a huge, negative or NaN pause is ``max_pause``), and a caller that fails or is interrupted
 while waiting gives its turn up, so no slot stays taken and no later caller waits for it.
@@ -51,9 +55,9 @@ class AdaptiveLimiter:
         self._window = 0
         self._pauses_in_a_row = 0
         # First come, first served: a query's later pages do not overtake other queries' first pages.
-        self._tickets = 0
-        self._serving = 0
-        self._abandoned: set[int] = set()
+        # A page asked again goes first: its time is already counting (the transport's deadline).
+        self._first_asks = _Line()
+        self._asked_again = _Line()
         self._clock = clock
         self._sleep = sleep
         self._condition = threading.Condition()
@@ -78,33 +82,44 @@ class AdaptiveLimiter:
             return max(0.0, self._paused_until - self._clock())
 
     @contextmanager
-    def slot(self) -> Iterator[int]:
-        """Hold one call slot for the duration of the block; it gives the slot's window."""
-        window = self.acquire()
+    def slot(self, *, again: bool = False) -> Iterator[int]:
+        """Hold one call slot for the duration of the block; it gives the slot's window.
+        ``again``: for a page asked again, which goes before the pages not asked yet."""
+        window = self.acquire(again=again)
         try:
             yield window
         finally:
             self.release()
 
-    def acquire(self) -> int:
-        """Wait for a slot; slots go out in the order they were asked for. Gives the slot's window."""
+    def acquire(self, *, again: bool = False) -> int:
+        """Wait for a slot; slots go out in the order they were asked for, those asked ``again``
+        first. Gives the slot's window."""
+        line = self._asked_again if again else self._first_asks
         with self._condition:
-            ticket = self._tickets
-            self._tickets += 1
+            ticket = line.take()
         try:
             while True:
                 with self._condition:
-                    while ticket != self._serving or self._in_flight >= self.limit:
+                    while not self._may_go(line, ticket):
                         self._condition.wait()
                     wait = min(self._paused_until - self._clock(), self.max_pause)
                     if wait <= 0:
                         self._in_flight += 1
-                        self._next_turn()
+                        line.next_turn()
+                        self._condition.notify_all()
                         return self._window
                 self._sleep(wait)  # first in line sleeps out the pause; the others wait their turn
         except BaseException:
-            self._give_up(ticket)
+            with self._condition:
+                line.give_up(ticket)
+                self._condition.notify_all()
             raise
+
+    def _may_go(self, line: _Line, ticket: int) -> bool:
+        """Whether ``ticket`` of ``line`` is served next and a slot is free; the condition is held."""
+        if ticket != line.serving or self._in_flight >= self.limit:
+            return False
+        return line is self._asked_again or not self._asked_again.waiting
 
     def release(self) -> None:
         with self._condition:
@@ -142,18 +157,32 @@ class AdaptiveLimiter:
             now = self._clock()
             self._paused_until = min(max(self._paused_until, now + pause), now + self.max_pause)
 
-    def _next_turn(self) -> None:
-        """Serve the next ticket, skipping those whose callers gave up; the condition is held."""
-        self._serving += 1
-        while self._serving in self._abandoned:
-            self._abandoned.discard(self._serving)
-            self._serving += 1
-        self._condition.notify_all()
 
-    def _give_up(self, ticket: int) -> None:
-        with self._condition:
-            if ticket == self._serving:
-                self._next_turn()
-            elif ticket > self._serving:
-                self._abandoned.add(ticket)
-                self._condition.notify_all()
+class _Line:
+    """One first-come-first-served line of callers, by ticket; its limiter's condition guards it."""
+
+    def __init__(self) -> None:
+        self.tickets = 0
+        self.serving = 0
+        self._abandoned: set[int] = set()
+
+    @property
+    def waiting(self) -> bool:
+        return self.serving < self.tickets
+
+    def take(self) -> int:
+        self.tickets += 1
+        return self.tickets - 1
+
+    def next_turn(self) -> None:
+        """Serve the next ticket, skipping those whose callers gave up."""
+        self.serving += 1
+        while self.serving in self._abandoned:
+            self._abandoned.discard(self.serving)
+            self.serving += 1
+
+    def give_up(self, ticket: int) -> None:
+        if ticket == self.serving:
+            self.next_turn()
+        elif ticket > self.serving:
+            self._abandoned.add(ticket)

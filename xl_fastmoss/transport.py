@@ -179,7 +179,7 @@ class Transport:
         holds locks of pages it is not yet calling for while other machines wait on them.
         """
         headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
-        with self.limiter.slot() as window, self.cache.lock(cache_key):
+        with self.limiter.slot(again=clock.started) as window, self.cache.lock(cache_key):
             if self.cache.shared:  # another machine may have fetched it while we waited
                 latest = self.cache.get(cache_key)
                 if latest is not None and _created_at(latest) >= asked_at:
@@ -326,6 +326,11 @@ class _PageClock:
         self.seconds = seconds
         self._started: float | None = None
         self.throttled: errors.FastMossError | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether an attempt was made: the page's time is counting."""
+        return self._started is not None
 
     def start(self) -> None:
         if self._started is None:
