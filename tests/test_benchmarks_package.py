@@ -12,8 +12,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 REPORT_ORDER = ["cold_ranking", "cached_table", "identical_in_flight", "dashboard_refresh",
-                "workbook_refresh", "large_values_copy", "writer_cost", "throttled_refresh", "import_time", "memory",
-                "team", "hostile_answers"]
+                "workbook_refresh", "large_values_copy", "writer_cost", "throttled_refresh", "throttled_pages",
+                "import_time", "memory", "team", "hostile_answers"]
 
 
 @pytest.fixture

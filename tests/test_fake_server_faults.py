@@ -491,3 +491,28 @@ def test_each_new_fault_is_consumed_per_page_and_times_and_recorded(server, faul
 def test_inject_refuses_bad_parameters_of_the_new_faults(server, fault, params):
     with pytest.raises((TypeError, ValueError)):
         server.inject(fault, **params)
+
+
+def test_a_first_ask_fault_meets_the_first_ask_of_each_page_only(server):
+    server.inject(Fault.API_CODE, times=3, code=30003, first_ask=True)
+    answers = [post(server, body).json()["code"] for body in
+               ({"page": 1}, {"page": 1}, {"page": 2}, {"page": 1}, {"page": 2, "pagesize": 20}, {"page": 2})]
+    assert answers == [30003, 0, 30003, 0, 30003, 0]
+    assert [call.ask for call in server.calls] == [1, 2, 1, 3, 1, 2]
+    assert normal_page(server, {"page": 3})  # three first asks used the fault up
+    server.reset_calls()
+    server.inject(Fault.API_CODE, code=30003, first_ask=True)
+    assert post(server, {"page": 1}).json()["code"] == 30003  # asks are counted since reset_calls()
+
+
+def test_a_later_ask_passes_a_first_ask_fault_by_for_the_next_fault(server):
+    post(server, {"page": 1})
+    server.inject(Fault.API_CODE, code=30003, first_ask=True)
+    server.inject(Fault.API_CODE, code=40001)
+    assert post(server, {"page": 1}).json()["code"] == 40001
+    assert post(server, {"page": 2}).json()["code"] == 30003
+
+
+def test_inject_refuses_a_first_ask_that_is_not_a_bool(server):
+    with pytest.raises(ValueError, match="first_ask"):
+        server.inject(Fault.API_CODE, code=30003, first_ask=1)

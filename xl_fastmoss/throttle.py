@@ -1,8 +1,25 @@
 """How many calls may be in flight at once, adapting to the vendor's throttle.
 
-Additive increase, multiplicative decrease: a throttling answer (30003, HTTP 429) halves the
-number of calls allowed in flight and opens a short pause for every caller; each success
-lets one more call through again, up to the configured maximum.
+A throttled page waits and asks again on its own (:mod:`.transport`: a short backoff, or the
+``Retry-After`` it was told, capped); the limiter sets the pace of all the others. Additive
+increase, multiplicative decrease, once per window, as TCP cuts once per round trip:
+
+- each call belongs to the window open when it got its slot, and each cut opens a new one;
+- a throttle that persists (a page throttled again on its retry) from a call of the current
+  window halves the calls allowed in flight. Throttles of calls that were already in flight
+  when the limit was cut tell nothing new and cut nothing;
+- a page's first throttle alone changes nothing for the others: it costs that page one more
+  call, and a vendor that throttles the first ask of each page would otherwise bring every
+  refresh down to one call at a time, for nothing;
+- at one call in flight, a persisting throttle pauses every caller instead: for the pause asked
+  (``Retry-After`` or the retry backoff), doubled for each pause since the last success, so
+  a vendor that throttles everything soon sees its retries ``max_pause`` seconds apart;
+- each success lets 1/limit more call through (one more per window of successes), up to the
+  configured maximum, and ends the doubling.
+
+Slots go out first come, first served, except that a page asked again (after a throttle or
+any retryable failure) goes before the pages not asked yet: its deadline is running, and
+behind a long refresh it would run out waiting.
 
 The limiter cannot be wedged: a pause is never longer than ``max_pause`` whatever it is asked
 (a huge, negative or NaN pause is ``max_pause``), and a caller that fails or is interrupted
@@ -14,11 +31,13 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 #: The longest pause a throttling answer can impose on every caller, when not told otherwise.
 DEFAULT_MAX_PAUSE = 30.0
+#: Pauses stop doubling after this many in a row (2**20 times any pause is past any cap).
+_MOST_DOUBLINGS = 20
 
 
 class AdaptiveLimiter:
@@ -33,10 +52,12 @@ class AdaptiveLimiter:
         self._limit = float(maximum)
         self._in_flight = 0
         self._paused_until = 0.0
+        self._window = 0
+        self._pauses_in_a_row = 0
         # First come, first served: a query's later pages do not overtake other queries' first pages.
-        self._tickets = 0
-        self._serving = 0
-        self._abandoned: set[int] = set()
+        # A page asked again goes first: its time is already counting (the transport's deadline).
+        self._first_asks = _Line()
+        self._asked_again = _Line()
         self._clock = clock
         self._sleep = sleep
         self._condition = threading.Condition()
@@ -50,39 +71,55 @@ class AdaptiveLimiter:
         return self._in_flight
 
     @property
+    def window(self) -> int:
+        """The window calls now getting a slot belong to; each cut of the limit opens the next."""
+        return self._window
+
+    @property
     def pause_left(self) -> float:
         """Seconds until new calls may go out again (0 when there is no pause)."""
         with self._condition:
             return max(0.0, self._paused_until - self._clock())
 
     @contextmanager
-    def slot(self):
-        """Hold one call slot for the duration of the block."""
-        self.acquire()
+    def slot(self, *, again: bool = False) -> Iterator[int]:
+        """Hold one call slot for the duration of the block; it gives the slot's window.
+        ``again``: for a page asked again, which goes before the pages not asked yet."""
+        window = self.acquire(again=again)
         try:
-            yield
+            yield window
         finally:
             self.release()
 
-    def acquire(self) -> None:
-        """Wait for a slot; slots go out in the order they were asked for."""
+    def acquire(self, *, again: bool = False) -> int:
+        """Wait for a slot; slots go out in the order they were asked for, those asked ``again``
+        first. Gives the slot's window."""
+        line = self._asked_again if again else self._first_asks
         with self._condition:
-            ticket = self._tickets
-            self._tickets += 1
+            ticket = line.take()
         try:
             while True:
                 with self._condition:
-                    while ticket != self._serving or self._in_flight >= self.limit:
+                    while not self._may_go(line, ticket):
                         self._condition.wait()
                     wait = min(self._paused_until - self._clock(), self.max_pause)
                     if wait <= 0:
                         self._in_flight += 1
-                        self._next_turn()
-                        return
+                        line.next_turn()
+                        self._condition.notify_all()
+                        return self._window
                 self._sleep(wait)  # first in line sleeps out the pause; the others wait their turn
         except BaseException:
-            self._give_up(ticket)
+            with self._condition:
+                line.give_up(ticket)
+                self._condition.notify_all()
             raise
+
+    def _may_go(self, line: _Line, ticket: int) -> bool:
+        """Whether ``ticket`` of ``line`` is served next and a slot is free; the condition is held."""
+        if ticket != line.serving or self._in_flight >= self.limit:
+            return False
+        return line is self._asked_again or not self._asked_again.waiting
 
     def release(self) -> None:
         with self._condition:
@@ -91,33 +128,61 @@ class AdaptiveLimiter:
 
     def on_success(self) -> None:
         with self._condition:
+            self._pauses_in_a_row = 0
             if self._limit < self.maximum:
                 self._limit = min(self.maximum, self._limit + 1 / self.limit)
                 self._condition.notify_all()
 
-    def on_throttled(self, pause: float) -> None:
-        """The vendor said slow down: halve the calls in flight and hold new ones for ``pause`` s
-        (at most ``max_pause``; a pause that is not a number of seconds >= 0 counts as ``max_pause``)."""
+    def on_throttled(self, pause: float, *, window: int | None = None, repeated: bool = True) -> None:
+        """The vendor throttled a call of ``window`` (None: the current one); ``repeated`` when
+        that call's page had been throttled before.
+
+        A repeated throttle of the current window halves the calls in flight, or at one call in
+        flight holds new calls for ``pause`` s, doubled for each such pause since the last
+        success (at most ``max_pause``; a pause that is not a number of seconds >= 0 counts as
+        ``max_pause``). Anything else changes nothing: see the module docstring.
+        """
         if not (isinstance(pause, (int, float)) and math.isfinite(pause) and pause >= 0):
             pause = self.max_pause
-        pause = min(float(pause), self.max_pause)
         with self._condition:
-            self._limit = max(1.0, self._limit / 2)
+            if not repeated or (window is not None and window != self._window):
+                return
+            self._window += 1
+            if self.limit > 1:
+                self._limit = max(1.0, self._limit / 2)
+                return
+            self._limit = 1.0
+            pause = min(float(pause) * 2.0 ** self._pauses_in_a_row, self.max_pause)
+            self._pauses_in_a_row = min(self._pauses_in_a_row + 1, _MOST_DOUBLINGS)
             now = self._clock()
             self._paused_until = min(max(self._paused_until, now + pause), now + self.max_pause)
 
-    def _next_turn(self) -> None:
-        """Serve the next ticket, skipping those whose callers gave up; the condition is held."""
-        self._serving += 1
-        while self._serving in self._abandoned:
-            self._abandoned.discard(self._serving)
-            self._serving += 1
-        self._condition.notify_all()
 
-    def _give_up(self, ticket: int) -> None:
-        with self._condition:
-            if ticket == self._serving:
-                self._next_turn()
-            elif ticket > self._serving:
-                self._abandoned.add(ticket)
-                self._condition.notify_all()
+class _Line:
+    """One first-come-first-served line of callers, by ticket; its limiter's condition guards it."""
+
+    def __init__(self) -> None:
+        self.tickets = 0
+        self.serving = 0
+        self._abandoned: set[int] = set()
+
+    @property
+    def waiting(self) -> bool:
+        return self.serving < self.tickets
+
+    def take(self) -> int:
+        self.tickets += 1
+        return self.tickets - 1
+
+    def next_turn(self) -> None:
+        """Serve the next ticket, skipping those whose callers gave up."""
+        self.serving += 1
+        while self.serving in self._abandoned:
+            self._abandoned.discard(self.serving)
+            self.serving += 1
+
+    def give_up(self, ticket: int) -> None:
+        if ticket == self.serving:
+            self.next_turn()
+        elif ticket > self.serving:
+            self._abandoned.add(ticket)

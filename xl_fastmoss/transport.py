@@ -11,8 +11,10 @@ Bounds on one page, whatever the server does:
   attempt starts without time left (one that got its call slot too late ends at once).
 - size: the body may take ``Settings.max_page_bytes`` (4 MiB) on the wire and as many once
   decompressed, counted while it is read; a full page of 100 rows is about 70 KB.
-- ``Retry-After``: obeyed up to ``MAX_RETRY_AFTER`` (30 s), and never more than half the
-  retry deadline; a value that is not a delay or a date (negative, junk, NaN) counts as the cap.
+- ``Retry-After``: the throttled page waits that long before asking again, up to
+  ``MAX_RETRY_AFTER`` (30 s) and never more than half the retry deadline; a value that is not
+  a delay or a date (negative, junk, NaN) counts as the cap. The other pages go on, unless
+  the throttle persists (:mod:`.throttle`).
 - redirects are not followed (the key would go along, and a redirect loop would not end):
   a 3xx is an error naming where it pointed.
 
@@ -177,7 +179,7 @@ class Transport:
         holds locks of pages it is not yet calling for while other machines wait on them.
         """
         headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
-        with self.limiter.slot(), self.cache.lock(cache_key):
+        with self.limiter.slot(again=clock.started) as window, self.cache.lock(cache_key):
             if self.cache.shared:  # another machine may have fetched it while we waited
                 latest = self.cache.get(cache_key)
                 if latest is not None and _created_at(latest) >= asked_at:
@@ -187,13 +189,20 @@ class Transport:
                 served = self._served(latest, body, reading, refresh)
                 if served is not None:
                     return served
-            page = self._call(url, body, headers, cache_key, clock, reading)
+            page = self._call(url, body, headers, cache_key, clock, reading, window)
         self.limiter.on_success()
         return PageAnswer(page, False, dt.datetime.now(dt.timezone.utc))
 
     def _call(self, url: str, body: dict, headers: dict, cache_key: str, clock: _PageClock,
-              reading: _Reading) -> Page:
-        """One paid call: allowed by the run and the budgets, recorded, and its page stored if it has rows."""
+              reading: _Reading, window: int) -> Page:
+        """One paid call: allowed by the run and the budgets, recorded, and its page stored if it has rows.
+
+        A throttled answer is told to the limiter (``window``: that of the call's slot), which
+        slows every caller only when the throttle persists; the page's own retry waits in
+        :meth:`_backoff`.
+        """
+        if clock.remaining() <= 0:  # no time left to ask again: no call, and the page ends on its throttle if any
+            raise clock.throttled or clock.timeout()
         take_allowed_call()
         reservation = self.ledger.reserve(reading.endpoint.name, body.get("page", 1),
                                           body.get("pagesize", PAGE_SIZE), current_asker())
@@ -206,7 +215,9 @@ class Transport:
                 page = reading.answer(response)
             except (errors.RateLimited, errors.FrequencyLimited) as error:
                 hinted = _retry_after(error)
-                self.limiter.on_throttled(self.settings.retry_backoff if hinted is None else hinted)
+                self.limiter.on_throttled(self.settings.retry_backoff if hinted is None else hinted,
+                                          window=window, repeated=clock.throttled is not None)
+                clock.throttled = error
                 raise
             rows, outcome = len(page.rows), OK if page.row_count else NO_ROWS
         except errors.FastMossError as error:
@@ -308,11 +319,18 @@ class Transport:
 
 
 class _PageClock:
-    """The time one page may take in all, counted from its first attempt."""
+    """The time one page may take in all, counted from its first attempt (and the last
+    throttle one of its attempts met)."""
 
     def __init__(self, seconds: float):
         self.seconds = seconds
         self._started: float | None = None
+        self.throttled: errors.FastMossError | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether an attempt was made: the page's time is counting."""
+        return self._started is not None
 
     def start(self) -> None:
         if self._started is None:

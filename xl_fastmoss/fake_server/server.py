@@ -44,6 +44,11 @@ Faults for hostile-input tests (parameters, then defaults)::
                                    writes a string ``value`` as JSON text as is ("1e1000005")
     HTTP_STATUS(status, retry_after)
                                    ``retry_after`` is any string or whole number, sent verbatim
+
+Any fault queued with ``first_ask=True`` meets only the first ask of each page (a page is its
+path and body; asks are counted since ``reset_calls()``), and a later ask of that page is
+answered as if it were not queued: ``inject(Fault.API_CODE, times=n, code=30003,
+first_ask=True)`` is an API that throttles the first ask of each of ``n`` pages.
 """
 
 from __future__ import annotations
@@ -147,6 +152,7 @@ class CallRecord:
     integers. ``status`` and ``code`` are filled in when the answer goes out: None while the
     call is in flight, ``status`` None for a call dropped without an answer, ``code`` None
     for an answer that is not API JSON. ``fault`` is the name of the fault applied, if any.
+    ``ask`` counts the asks of this page (path and body) since ``reset_calls()``: 1 the first.
     """
 
     path: str
@@ -157,6 +163,7 @@ class CallRecord:
     code: int | None = None
     authorized: bool = False
     fault: str | None = None
+    ask: int = 1
 
 
 @dataclass
@@ -165,6 +172,7 @@ class _QueuedFault:
     times: int
     page: int | None
     params: dict = field(default_factory=dict)
+    first_ask: bool = False
 
 
 class FakeFastMoss:
@@ -194,6 +202,7 @@ class FakeFastMoss:
         self.revision = 0
         self._lock = threading.Lock()
         self._calls: list[CallRecord] = []
+        self._asks: dict[tuple[str, str], int] = {}
         self._faults: list[_QueuedFault] = []
         self._latency = 0.0
         self._stopping = threading.Event()
@@ -277,10 +286,11 @@ class FakeFastMoss:
         self._latency = float(seconds)
 
     def inject(self, fault: Fault, times: int = 1, *, page: int | None = None,
-               **params: object) -> None:
+               first_ask: bool = False, **params: object) -> None:
         """Queue ``fault`` for the next ``times`` authorized ranking calls.
 
-        With ``page``, only calls asking for that page match. Faults are taken in the order
+        With ``page``, only calls asking for that page match; with ``first_ask``, only the
+        first ask of each page (path and body) since ``reset_calls()``. Faults are taken in the order
         they were queued. Parameters: ``API_CODE(code=30003)``,
         ``HTTP_STATUS(status=429, retry_after=2)``, ``HANG(seconds=30)``, and those of the
         hostile-input faults in the module docstring; the others take none.
@@ -291,9 +301,11 @@ class FakeFastMoss:
             raise ValueError(f"times must be an int >= 1, not {times!r}")
         if page is not None and (not _is_int(page) or page < 1):
             raise ValueError(f"page must be an int >= 1, not {page!r}")
+        if not isinstance(first_ask, bool):
+            raise ValueError(f"first_ask must be True or False, not {first_ask!r}")
         _check_fault_params(fault, params)
         with self._lock:
-            self._faults.append(_QueuedFault(fault, times, page, dict(params)))
+            self._faults.append(_QueuedFault(fault, times, page, dict(params), first_ask))
 
     def clear_faults(self) -> None:
         """Drop every queued fault and set latency back to 0."""
@@ -301,12 +313,12 @@ class FakeFastMoss:
             self._faults.clear()
         self._latency = 0.0
 
-    def _take_fault(self, page: int | None, only: Fault | None = None) -> _QueuedFault | None:
-        """The first queued fault matching ``page``, consumed once; with ``only``, None
-        unless that first fault is ``only``."""
+    def _take_fault(self, call: CallRecord, only: Fault | None = None) -> _QueuedFault | None:
+        """The first queued fault matching ``call``'s page and ask, consumed once; with
+        ``only``, None unless that first fault is ``only``."""
         with self._lock:
             for queued in self._faults:
-                if queued.page is None or queued.page == page:
+                if (queued.page is None or queued.page == call.page) and (not queued.first_ask or call.ask == 1):
                     if only is not None and queued.fault is not only:
                         return None
                     queued.times -= 1
@@ -330,13 +342,16 @@ class FakeFastMoss:
             return len(self._calls)
 
     def reset_calls(self) -> None:
-        """Forget the recorded calls."""
+        """Forget the recorded calls (and so which pages were asked before)."""
         with self._lock:
             self._calls.clear()
+            self._asks.clear()
 
     def _record(self, record: CallRecord) -> None:
+        page = (record.path, json.dumps(record.body, sort_keys=True))
         with self._lock:
             self._calls.append(record)
+            record.ask = self._asks[page] = self._asks.get(page, 0) + 1
 
     # -- used by the handler -----------------------------------------------------------------
 
@@ -473,7 +488,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not post:
             queued = None
             if spec is not None and self._call.authorized:
-                queued = fake._take_fault(self._call.page, only=Fault.REDIRECT)
+                queued = fake._take_fault(self._call, only=Fault.REDIRECT)
             if queued is not None:
                 self._call.fault = queued.fault.name
                 return self._send_redirect(queued.params, head)
@@ -483,7 +498,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_json(404, _error(20001, API_MESSAGES[20001]))
         if not self._call.authorized:
             return self._send_json(401, _error(401, "invalid api key"))
-        queued = fake._take_fault(self._call.page)
+        queued = fake._take_fault(self._call)
         if queued is None:
             return self._send_json(*_answer(spec, body, fake._vendor_today(), fake.revision))
         self._call.fault = queued.fault.name
