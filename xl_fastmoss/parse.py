@@ -30,6 +30,8 @@ _LARGEST_EXPONENT = 300
 class Page:
     """One page as the API answered it; ``frame`` and ``row_warnings`` once :func:`read_page` read its rows."""
 
+    #: The rows as the JSON had them, until :func:`read_page` reads them into ``frame``; then
+    #: empty, so that a refresh does not hold every page's JSON until its last page answers.
     rows: list
     total: int | None
     date_type: str | None
@@ -60,7 +62,7 @@ def read_page(payload: object, endpoint: Endpoint, first_rank: int, page_size: i
         suffix = f" [request_id {page.request_id}]" if page.request_id else ""
         raise InvalidResponse(f"FastMoss answered rows that cannot be read as a table "
                               f"({type(error).__name__}){suffix}") from None
-    page.rows = rows
+    page.rows = []
     return page
 
 

@@ -223,7 +223,7 @@ class Transport:
                 hinted = _retry_after(error)
                 self.limiter.on_throttled(self.settings.retry_backoff if hinted is None else hinted)
                 raise
-            rows, outcome = len(page.rows), OK if page.row_count else NO_ROWS
+            rows, outcome = page.row_count, OK if page.row_count else NO_ROWS
         except errors.FastMossError as error:
             outcome = type(error).__name__
             raise
