@@ -66,6 +66,29 @@ def test_another_process_sees_the_same_persistent_cache(client, server):
     assert result.from_cache and len(result.frame) == 300
 
 
+def test_a_card_then_its_full_table_from_the_cache_are_the_rows_of_one_ranking(client, server):
+    whole = client.most_promoted("US", 14, "day", DAY, rows=300).frame
+    with FastMossClient(client.settings) as other:  # nothing in memory: every page from the cache
+        card = other.most_promoted("US", 14, "day", DAY, rows=10).frame
+        card["name"] = "changed"  # a caller's frame is its own
+        table = other.most_promoted("US", 14, "day", DAY, rows=300).frame
+    assert server.call_count == 3
+    assert table.equals(whole) and list(table["rank"]) == list(range(1, 301))
+
+
+@pytest.mark.usefixtures("recent_periods")
+def test_a_page_stored_again_by_another_process_is_read_anew(client, server):
+    query = RankingQuery.build("most_promoted", "US", 14, "day", DAY)
+    client.most_promoted("US", 14, "day", DAY, rows=100)
+    with FastMossClient(client.settings) as reader, FastMossClient(client.settings) as refresher:
+        before = reader.transport.post(query.endpoint, query.body(1)).page.frame
+        server.revision += 1
+        fresh = refresher.most_promoted("US", 14, "day", DAY, rows=100, refresh=True).frame
+        after = reader.transport.post(query.endpoint, query.body(1)).page.frame
+    assert server.call_count == 2
+    assert not after.equals(before) and after.equals(fresh)
+
+
 def test_the_cache_key_ignores_the_api_key(client, server):
     client.most_promoted("US", 14, "day", DAY)
     with FastMossClient(client.settings.with_(api_key="another-key")) as other:

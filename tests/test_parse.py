@@ -1,11 +1,15 @@
 import copy
 import json
 import math
+import random
+from decimal import Decimal
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
-from xl_fastmoss.columns import columns_for
+from xl_fastmoss import parse
+from xl_fastmoss.columns import COLUMNS, ID, columns_for
 from xl_fastmoss.endpoints import MOST_PROMOTED, TOP_SELLING
 from xl_fastmoss.errors import InvalidResponse
 from xl_fastmoss.parse import read_envelope, rows_to_frame
@@ -147,3 +151,64 @@ def test_a_page_is_read_up_to_its_size_with_warnings_beside_their_ranks():
     assert page.row_warnings[:2] == [(101, "rank 101: units_sold 'lots' is not a whole number; left blank"),
                                      (102, "rank 102: units_sold 'lots' is not a whole number; left blank")]
 
+
+
+# -- the values the API documents take a shortcut: it must read them as the general path does --
+
+def _general_value(column, value, rank, warnings):
+    """What the general path (every value checked one by one) makes of ``value``."""
+    return parse._seller_id(value, rank, warnings) if column.kind is ID else parse._read(column, value, rank, warnings)
+
+
+def _with_value(path, value):
+    row = copy.deepcopy(EXAMPLE["data"]["list"][0])
+    holder = row
+    for key in path[:-1]:
+        holder = holder.setdefault(key, {})
+    holder[path[-1]] = value
+    return row
+
+
+def _same(shown, expected):
+    if expected is None:
+        return shown is pd.NA or (isinstance(shown, float) and math.isnan(shown))
+    if isinstance(expected, float):
+        return isinstance(shown, float) and shown == expected and math.copysign(1, shown) == math.copysign(1, expected)
+    return type(shown) is type(expected) and shown == expected
+
+
+_ODD_VALUES = [
+    0, -1, 7, 2**63 - 1, -(2**63 - 1), 2**63, -(2**63), 10**400, True, False,
+    1.5, -0.0, 0.1, 9.99e307, 1e308, -1e308, 1.7e308, math.nan, math.inf, -math.inf,
+    "12", " 12", "12 ", "1,234", "²", "", "-", "x", "-11.63%", "28.8", "28.8 %", "1e5%", "0012.50%",
+    "-0%", "1234567890123456%", "0.1234567890123%", "١٢", None, [1], {"a": 1},
+]
+
+
+@pytest.mark.parametrize("column", [c for c in COLUMNS[1:] if c.name != "currency"], ids=lambda c: c.name)
+def test_every_kind_of_value_reads_as_the_general_path_reads_it(column):
+    rows = [_with_value(column.source, value) for value in _ODD_VALUES]
+    warnings: list[str] = []
+    frame = rows_to_frame(rows, MOST_PROMOTED, 1, warnings)
+    shown_values = frame[column.name].tolist() if column.name in frame.columns else [None] * len(rows)
+    expected_warnings: list[str] = []
+    for rank, (value, shown) in enumerate(zip(_ODD_VALUES, shown_values, strict=True), start=1):
+        expected = _general_value(column, value, rank, expected_warnings)
+        if column.name in frame.columns:
+            assert _same(shown, expected), (value, shown, expected)
+    assert warnings == expected_warnings
+
+
+def test_plain_percentages_are_their_exact_decimal_fraction():
+    pick = random.Random(7)
+    texts = []
+    for _ in range(2000):
+        whole = str(pick.randrange(10 ** pick.randint(1, 15)))
+        digits = "".join(pick.choice("0123456789") for _ in range(pick.randint(1, 12)))
+        fraction = "." + digits if pick.random() < 0.8 else ""
+        texts.append(pick.choice(("", "-")) + whole + fraction + pick.choice(("%", "")))
+    rows = [_with_value(("gmv_inc_rate",), text) for text in texts]
+    frame = rows_to_frame(rows, MOST_PROMOTED)
+    for text, shown in zip(texts, frame["gmv_inc_rate"], strict=True):
+        expected = float(Decimal(text.removesuffix("%")) / 100)
+        assert shown == expected and math.copysign(1, shown) == math.copysign(1, expected), text

@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from xl_fastmoss import FastMossClient, Settings, TableRequest
+from xl_fastmoss.client import reset_default_client
 from xl_fastmoss.fake_server import Fault
 from xl_fastmoss.query import RankingQuery
 from xl_fastmoss.settings import DEFAULT_MAX_CONCURRENCY, write_config
@@ -186,6 +187,59 @@ def test_a_24_cell_refresh_plan_costs_exactly_its_distinct_pages(client, server)
 
     fetch_plan(plan, client, refresh=False)  # the FM_ cells recalculating after the refresh
     assert server.call_count == distinct_pages
+
+
+BIG_FUNCTIONS = ("FM_MOSTPROMOTED", "FM_TOPSELLING", "FM_FULLYMANAGED")
+BIG_REGIONS = ("US", "GB", "MX", "ES", "DE", "IT", "FR", "")
+BIG_PERIODS = (("day", DAY), ("week", WEEK), ("month", MONTH))
+BIG_ROWS = (500, 100, 250, 50, 400, 200, 300, 500)
+
+
+def big_dashboard_cells():
+    """200 FM_ formulas over 80 queries of 1 to 5 pages: a top-10 card and a full table of each
+    query, and for every other query a second full table of other rows and fields."""
+    cells = []
+    for number in range(80):
+        function = BIG_FUNCTIONS[number % 3]
+        region = BIG_REGIONS[number // 3 % len(BIG_REGIONS)]
+        date_type, value = BIG_PERIODS[number // 24 % 3]
+        args = (region, [14, ""][number // 72], date_type, value)
+        sheet = f"Board{number}"
+        cells.append(FmCell(sheet, "A1", function, args + ("rows", 10, "fields", "rank,name,usd_gmv")))
+        cells.append(FmCell(sheet, "A14", function, args + ("rows", BIG_ROWS[number % len(BIG_ROWS)])))
+        if number % 2 == 0 and len(cells) < 200:
+            cells.append(FmCell(sheet, "H14", function, args + ("rows", BIG_ROWS[(number + 3) % len(BIG_ROWS)],
+                                                                "fields", "rank,name,seller_id")))
+    return cells[:200]
+
+
+def test_a_200_formula_dashboard_costs_its_distinct_pages_once_then_no_call(client, server):
+    cells = big_dashboard_cells()
+    plan = plan_refresh(cells)
+    assert len(plan.tables) == 200 and not plan.problems
+    deepest = collections.defaultdict(int)
+    for table in plan.tables:
+        deepest[table.call.request.query] = max(deepest[table.call.request.query], table.call.request.rows)
+    distinct_pages = sum(math.ceil(rows / 100) for rows in deepest.values())
+    assert len(deepest) == 80 and distinct_pages == 250
+
+    outcomes = fetch_plan(plan, client, refresh=True)
+    assert not failures(outcomes)
+    assert server.call_count == distinct_pages
+    assert set(pages_asked(server).values()) == {1}
+
+    # The cells, in a UDF server that holds nothing yet, then recalculated: every table from the
+    # cache, then from memory, each the rectangle the refresh made of it.
+    reset_default_client()
+    try:
+        for cell, outcome in zip(cells, outcomes, strict=True):
+            assert ranking_table(cell.function, *cell.args) == outcome.rows
+        for cell, outcome in zip(cells, outcomes, strict=True):
+            assert ranking_table(cell.function, *cell.args) == outcome.rows
+    finally:
+        reset_default_client()
+    assert server.call_count == distinct_pages
+    assert [len(o.rows) for o in outcomes] == [o.table.call.request.rows + 1 for o in outcomes]
 
 
 def test_a_second_process_on_the_same_cache_dir_makes_no_call(client, server):

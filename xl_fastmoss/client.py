@@ -171,7 +171,10 @@ class FastMossClient:
         if wanted:
             plans = {query: self.plan_table(query, rows, refresh=refresh) for query, rows in wanted.items()}
             fetched = _Progress(progress, sum(len(pieces) for pieces in plans.values()))
-            first_pages = {self._piece_future(q, plans[q][0], refresh): q for q in wanted}
+            # Deepest queries first: their later pages can only follow their first page, so a
+            # deep query's first page asked last would leave a round of later pages after all others.
+            deepest_first = sorted(wanted, key=lambda q: -len(plans[q]))
+            first_pages = {self._piece_future(q, plans[q][0], refresh): q for q in deepest_first}
             tables: dict[RankingQuery, RankingResult | FastMossError] = {}
             later_pages: dict[RankingQuery, tuple[list[Piece], list]] = {}
             for first in as_completed(first_pages):  # a query's later pages go out as soon as its total is known

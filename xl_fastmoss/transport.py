@@ -38,6 +38,7 @@ import random
 import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -95,6 +96,7 @@ class Transport:
         self.ledger = ledger
         self._sleep = sleep
         self._on_call = on_call
+        self._read_pages = _ReadPages()
 
     def post(self, endpoint: Endpoint, body: dict, *, first_rank: int = 1, refresh: bool = False) -> PageAnswer:
         """The page answered for ``body``: from the cache unless ``refresh``, else from the API.
@@ -106,7 +108,7 @@ class Transport:
         """
         url, key, reading = self._asking(endpoint, body, first_rank)
         cached = self.cache.get(key)
-        served = self._served(cached, body, reading, refresh)
+        served = self._served(cached, body, reading, refresh, key)
         if served is not None:
             return served
         try:
@@ -127,23 +129,36 @@ class Transport:
         _url, key, reading = self._asking(endpoint, body, 1)
         cached = self.cache.get(key)
         if stale:
-            page = reading.stored(cached)
+            page = self._stored_page(key, cached, reading)
             return None if page is None or cached is None else PageAnswer(page, True, _created_at(cached))
-        return self._served(cached, body, reading, refresh)
+        return self._served(cached, body, reading, refresh, key)
 
     def _asking(self, endpoint: Endpoint, body: dict, first_rank: int) -> tuple[str, str, _Reading]:
         url = self.settings.base_url.rstrip("/") + endpoint.path
         return url, self.cache.key(url, body), _Reading(endpoint, first_rank, body.get("pagesize") or PAGE_SIZE)
 
-    def _served(self, cached, body: dict, reading: _Reading, refresh: bool) -> PageAnswer | None:
+    def _served(self, cached, body: dict, reading: _Reading, refresh: bool, key: str | None = None
+                ) -> PageAnswer | None:
         """The stored copy when it may be served without a call: final, or fresh and not refreshing."""
         if cached is None:
             return None
         final = is_final(body, _created_at(cached), self.settings.settle_days)
         if not (final or (not refresh and self.cache.is_fresh(cached))):
             return None
-        page = reading.stored(cached)
+        page = reading.stored(cached) if key is None else self._stored_page(key, cached, reading)
         return None if page is None else PageAnswer(page, True, _created_at(cached))
+
+    def _stored_page(self, key: str, cached, reading: _Reading) -> Page | None:
+        """:meth:`_Reading.stored`, read once for the same stored answer read the same way."""
+        if cached is None:
+            return None
+        read_as = (key, _created_at(cached), reading.first_rank, reading.page_size)
+        page = self._read_pages.get(read_as)
+        if page is None:
+            page = reading.stored(cached)
+            if page is not None:
+                self._read_pages.put(read_as, page)
+        return page
 
     def _stale(self, key: str, cached, reading: _Reading, error: errors.FastMossError,
                empty: PageAnswer | None = None) -> PageAnswer:
@@ -219,7 +234,7 @@ class Transport:
                                           window=window, repeated=clock.throttled is not None)
                 clock.throttled = error
                 raise
-            rows, outcome = len(page.rows), OK if page.row_count else NO_ROWS
+            rows, outcome = page.row_count, OK if page.row_count else NO_ROWS
         except errors.FastMossError as error:
             outcome = type(error).__name__
             raise
@@ -344,6 +359,31 @@ class _PageClock:
     def timeout(self) -> errors.RequestTimeout:
         return errors.RequestTimeout(
             f"FastMoss did not answer one page within {self.seconds:g} s in all (connect, reads and retries)")
+
+
+class _ReadPages:
+    """The pages read last from stored answers, by the answer (cache key, when it was stored) and
+    how it was read: a table asked again for more rows (a top-10 card, then the full table below
+    it) reads its first page once, not again from JSON. Pages are never changed once read."""
+
+    SIZE = 32
+
+    def __init__(self) -> None:
+        self._pages: OrderedDict[tuple, Page] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, read_as: tuple) -> Page | None:
+        with self._lock:
+            page = self._pages.get(read_as)
+            if page is not None:
+                self._pages.move_to_end(read_as)
+            return page
+
+    def put(self, read_as: tuple, page: Page) -> None:
+        with self._lock:
+            self._pages[read_as] = page
+            while len(self._pages) > self.SIZE:
+                self._pages.popitem(last=False)
 
 
 class _Reading:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from benchmarks.scenarios import (
+    big_dashboard,
     cached_table,
     cold_ranking,
     dashboard_refresh,
@@ -26,6 +27,7 @@ SCENARIOS: tuple[ModuleType, ...] = (
     cached_table,
     identical_in_flight,
     dashboard_refresh,
+    big_dashboard,
     workbook_refresh,
     large_values_copy,
     writer_cost,
