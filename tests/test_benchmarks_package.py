@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-REPORT_ORDER = ["cold_ranking", "cached_table", "identical_in_flight", "dashboard_refresh",
+REPORT_ORDER = ["cold_ranking", "cached_table", "identical_in_flight", "same_table_processes", "dashboard_refresh",
                 "workbook_refresh", "large_values_copy", "writer_cost", "throttled_refresh", "import_time", "memory",
                 "team", "hostile_answers"]
 
