@@ -17,7 +17,7 @@ IMPORT_TIMES = "benchmarks.children.import_times"
 COLD_PROCESS = "benchmarks.children.cold_process"
 SECOND_PROCESS_NAIVE = "benchmarks.children.second_process_naive"
 #: Categories of the cold tables of 6c: the first warms the cache folder (and the bytecode) up.
-COLD_CATEGORIES = tuple(range(20, 30))
+COLD_CATEGORIES = tuple(range(16, 28))
 #: Imports above this many ms are named in the breakdown.
 BREAKDOWN_FLOOR_MS = 2
 
