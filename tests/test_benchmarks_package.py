@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-REPORT_ORDER = ["cold_ranking", "cached_table", "identical_in_flight", "dashboard_refresh", "big_dashboard",
-                "workbook_refresh", "large_values_copy", "writer_cost", "throttled_refresh", "throttled_pages",
-                "import_time", "memory", "team", "hostile_answers"]
+REPORT_ORDER = ["cold_ranking", "cached_table", "identical_in_flight", "same_table_processes", "dashboard_refresh",
+                "big_dashboard", "workbook_refresh", "large_values_copy", "writer_cost", "throttled_refresh",
+                "throttled_pages", "import_time", "memory", "team", "hostile_answers"]
 
 
 @pytest.fixture

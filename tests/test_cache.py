@@ -197,3 +197,26 @@ def test_a_cache_that_cannot_be_written_degrades_with_a_warning(fake_env, tmp_pa
     else:
         assert cache.startswith(str(folder / CACHE_FILE_NAME)) and "it was moved to" in cache
         assert "responses.sqlite is not a file this user can read and write" in done.stderr
+
+
+def test_page_locks_are_files_of_a_bounded_lock_folder_in_the_cache_folder(fake_env, tmp_path):
+    from xl_fastmoss.page_locks import LOCK_FOLDER, STRIPES
+
+    with client_of() as client:
+        client.most_promoted("US", 14, "day", DAY, rows=500)
+    locks = list((tmp_path / "cache" / LOCK_FOLDER).iterdir())
+    assert 1 <= len(locks) <= 5 and all(p.name.startswith("page-") and p.suffix == ".lock" for p in locks)
+    assert all(0 <= int(p.stem.split("-")[1]) < STRIPES for p in locks)
+
+
+def test_a_lock_folder_that_cannot_be_made_costs_a_warning_not_a_table(fake_env, tmp_path, caplog):
+    from xl_fastmoss.page_locks import LOCK_FOLDER
+
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / LOCK_FOLDER).write_text("not a folder")
+    with caplog.at_level(logging.WARNING), client_of() as client:
+        assert len(client.most_promoted("US", 14, "day", DAY, rows=200).frame) == 200
+    assert fake_env.call_count == 2
+    assert [r.message for r in caplog.records].count(
+        f"page locks in {tmp_path / 'cache' / LOCK_FOLDER} cannot be used (File exists): processes asking "
+        "for one page at the same moment may each call for it") == 1

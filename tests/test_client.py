@@ -190,3 +190,32 @@ def test_the_cli_progress_bar_follows_the_pages_on_a_terminal(monkeypatch):
         for done in range(1, 4):
             update(done, 3)
     assert "3/3" in terminal.getvalue() and "page" in terminal.getvalue()
+
+
+# -- tables in memory ------------------------------------------------------------------------
+
+
+def test_tables_in_memory_are_the_most_recently_used_and_an_evicted_one_comes_from_the_disk(fake_env):
+    gb, mx, us = (RankingQuery.build("most_promoted", region, 14, "day", DAY) for region in ("GB", "MX", "US"))
+    with FastMossClient(Settings.load(memory_tables=2)) as client:
+        client.fetch(TableRequest(gb, 10))
+        client.fetch(TableRequest(mx, 10))
+        client.fetch(TableRequest(gb, 10))  # GB used again: MX is now the least recently used
+        client.fetch(TableRequest(us, 10))
+        assert client.stats.tables_from_memory == 1 and fake_env.call_count == 3
+        assert client.cached_table(TableRequest(gb, 10)) is not None
+        assert client.cached_table(TableRequest(us, 10)) is not None
+        assert client.cached_table(TableRequest(mx, 10)) is None  # evicted ...
+        again = client.fetch(TableRequest(mx, 10))  # ... and read from the disk cache, without a call
+        assert fake_env.call_count == 3 and again.from_cache and len(again.frame) == 10
+        assert client.stats.pages_from_cache == 1 and client.stats.tables_built == 4
+
+
+def test_no_tables_in_memory_when_the_setting_is_0(fake_env, monkeypatch):
+    monkeypatch.setenv("FASTMOSS_MEMORY_TABLES", "0")
+    request = TableRequest(RankingQuery.build("most_promoted", "GB", 14, "day", DAY), 10)
+    with FastMossClient(Settings.load()) as client:
+        client.fetch(request)
+        client.fetch(request)
+        assert client.stats.tables_from_memory == 0 and client.stats.pages_from_cache == 1
+    assert fake_env.call_count == 1

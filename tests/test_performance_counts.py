@@ -110,6 +110,28 @@ def test_16_identical_fm_calls_at_once_cost_the_pages_of_one(fake_env):
     assert all(table == shown[0] for table in shown)
 
 
+def test_64_identical_fm_asks_in_flight_build_one_table_from_pages_asked_once(fake_env):
+    from xl_fastmoss.client import default_client
+
+    fake_env.latency = 0.2
+    shown = all_at_once(64, lambda: ranking_table("FM_MOSTPROMOTED", "US", 14, "day", DAY, "rows", 500))
+    assert default_client().stats.tables_built == 1
+    assert fake_env.call_count == 5 and set(pages_asked(fake_env).values()) == {1}
+    assert all(table == shown[0] for table in shown) and len(shown[0]) == 501
+
+
+def test_asks_in_flight_for_more_rows_than_a_build_covers_share_the_pages_not_the_build(fake_env):
+    fake_env.latency = 0.2
+    query = RankingQuery.build("top_selling", "GB", 3, "day", DAY)
+    with FastMossClient(Settings.load()) as client:
+        rows = [100, 300] * 8
+        results = all_at_once(16, lambda: client.fetch(TableRequest(query, rows.pop())))
+        built = client.stats.tables_built
+    assert built in (1, 2)  # one of 300 rows serves all; or a first ask of 100 builds its own
+    assert sorted(len(r.frame) for r in results) == [100] * 8 + [300] * 8
+    assert fake_env.call_count == 3 and set(pages_asked(fake_env).values()) == {1}
+
+
 def test_identical_asks_in_flight_share_their_calls_without_any_cache(fake_env):
     fake_env.latency = 0.2
     request = TableRequest(RankingQuery.build("top_selling", "GB", 3, "day", DAY), 250)
@@ -261,6 +283,50 @@ def test_a_second_process_on_the_same_cache_dir_makes_no_call(client, server):
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"rows": 500, "api_calls": 0, "pages_from_cache": 5}
     assert server.call_count == 5
+
+
+SAME_TABLE_AT_ONCE = textwrap.dedent("""
+    import faulthandler, json, pathlib, sys, time
+    import xl_fastmoss
+    from xl_fastmoss.client import default_client
+    faulthandler.dump_traceback_later(60, exit=True)
+    start = pathlib.Path(sys.argv[1])
+    client = default_client()  # the cache open before the start: every process asks at once
+    (start / f"ready-{sys.argv[2]}").touch()
+    while not (start / "go").exists():
+        time.sleep(0.002)
+    frame = xl_fastmoss.most_promoted("US", 14, "day", sys.argv[3], rows=500)
+    print(json.dumps({"rows": len(frame), "ranks": frame["rank"].tolist() == list(range(1, 501)),
+                      "api_calls": client.stats.api_calls, "pages_from_cache": client.stats.pages_from_cache}))
+""")
+
+
+def same_table_at_once(processes, folder):
+    """``processes`` Python processes on one cache folder asking for one 500-row table at the same moment."""
+    folder.mkdir()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(REPO), os.environ.get("PYTHONPATH"))))}
+    children = [subprocess.Popen([sys.executable, "-c", SAME_TABLE_AT_ONCE, str(folder), str(i), DAY], env=env,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(processes)]
+    try:
+        while len(list(folder.glob("ready-*"))) < processes and all(c.poll() is None for c in children):
+            threading.Event().wait(0.01)
+        (folder / "go").touch()
+        done = [child.communicate(timeout=90) for child in children]
+    finally:
+        for child in children:
+            child.kill()
+    assert all(child.returncode == 0 for child in children), [err for _, err in done]
+    return [json.loads(out) for out, _ in done]
+
+
+@pytest.mark.parametrize("processes", [2, 4])
+def test_processes_asking_for_one_table_at_once_on_one_cache_folder_pay_for_it_once(fake_env, tmp_path, processes):
+    fake_env.latency = 0.2  # every process asks while the first calls are in flight
+    answered = same_table_at_once(processes, tmp_path / "start")
+    assert fake_env.call_count == 5 and set(pages_asked(fake_env).values()) == {1}
+    assert all(a["rows"] == 500 and a["ranks"] for a in answered)
+    assert sum(a["api_calls"] for a in answered) == 5
+    assert sum(a["pages_from_cache"] for a in answered) == 5 * (processes - 1)
 
 
 # -- the concurrency bound and the throttle ------------------------------------------------------

@@ -58,6 +58,19 @@ def test_sound_numbers_are_read_with_their_types(monkeypatch):
     assert isinstance(settings.max_retries, int) and isinstance(settings.max_concurrency, int)
 
 
+def test_tables_held_in_memory_default_to_256_and_read_from_the_environment_and_the_file(monkeypatch):
+    from xl_fastmoss.settings import write_config
+
+    assert Settings.load().memory_tables == 256
+    write_config({"memory_tables": "40"})
+    assert Settings.load().memory_tables == 40
+    monkeypatch.setenv("FASTMOSS_MEMORY_TABLES", "0")
+    assert Settings.load().memory_tables == 0
+    monkeypatch.setenv("FASTMOSS_MEMORY_TABLES", "-1")
+    with pytest.raises(ConfigurationError, match="FASTMOSS_MEMORY_TABLES must be a whole number from 0 to 100000"):
+        Settings.load()
+
+
 def test_the_spend_settings_have_their_defaults_and_read_from_the_config_file(monkeypatch):
     from xl_fastmoss.settings import write_config
 

@@ -11,6 +11,9 @@ We decide what is stored ourselves: only pages the transport read cleanly, with 
 or a "not published yet" answer is never stored and never replaces a good copy, so a failed
 refresh can still fall back to the last good page.
 
+Processes of one cache folder asking for a page at the same moment make one call: the page's
+lock is held while calling (see :mod:`.page_locks`).
+
 The cache file is the user's, but a file SQLite cannot read (corrupt, truncated, unreadable) is
 moved aside and a new one started, with a warning; a folder that cannot be written keeps
 answers in memory for the session, with a warning. :meth:`BackendCache.describe` says so, for
@@ -33,8 +36,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 import requests
 
 from . import redact
+from .cache_import import import_requests_cache
+from .page_locks import PageLocks
 
-if TYPE_CHECKING:  # requests-cache imports every backend it finds (~0.1 s): only when a cache opens
+if TYPE_CHECKING:  # imported when a cache opens, without the backends we never use (see cache_import)
     import sqlite3
 
     import requests_cache
@@ -55,7 +60,7 @@ log = redact.logger(__name__)
 class ResponseCache(Protocol):
     """What the transport needs of a cache: pages by key, fresh or stale, and a page lock."""
 
-    #: Whether other machines share this cache (and so its page locks mean something).
+    #: Whether other machines share this cache.
     shared: bool
 
     def key(self, url: str, body: dict) -> str: ...
@@ -81,8 +86,10 @@ class ResponseCache(Protocol):
 
     def add_piece(self, query: str, page: int, size: int, key: str) -> None: ...
 
-    def lock(self, key: str) -> AbstractContextManager[object]:
-        """Held while this process calls the API for the page ``key``."""
+    def lock(self, key: str, wait: float) -> AbstractContextManager[bool]:
+        """Held while this process calls the API for the page ``key``, against every other user
+        of the cache; waits at most ``wait`` seconds (0: one try) for another holder and yields
+        whether it is held (False: not freed in time). Yields True where there is nothing to lock."""
         ...
 
     def describe(self) -> str: ...
@@ -96,6 +103,7 @@ def data_only_serializer(max_bytes: int) -> SerializerPipeline:
     Anything that goes wrong decoding a stored value becomes a ValueError, which requests-cache
     turns into a miss; a value that decodes to something else than a response is refused too.
     """
+    import_requests_cache()
     from requests_cache.models import CachedResponse
     from requests_cache.serializers import SerializerPipeline, Stage, json_serializer
 
@@ -173,9 +181,9 @@ class BackendCache:
         with self._pieces_lock:
             self._pieces.setdefault(query, {})[(page, size)] = key
 
-    def lock(self, key: str) -> AbstractContextManager[object]:
-        """No lock across processes for a local file: in-process requests are already merged."""
-        return contextlib.nullcontext()
+    def lock(self, key: str, wait: float) -> AbstractContextManager[bool]:
+        """Nothing to lock: no other process sees this cache, and in-process requests are merged."""
+        return contextlib.nullcontext(True)
 
     def describe(self) -> str:
         path = getattr(self.backend, "db_path", None)
@@ -197,8 +205,16 @@ class LocalFileCache(BackendCache):
         self._max_value_bytes = stored_limit(max_page_bytes)
         self._lock = threading.Lock()
         self._inode: int | None = None
+        self._page_locks = PageLocks(folder)
         super().__init__(None, ttl)  # type: ignore[arg-type]  # opened just below
         self.backend = self._open()
+
+    def lock(self, key: str, wait: float) -> AbstractContextManager[bool]:
+        """The page's lock in the cache folder, shared by every process of it (see :mod:`.page_locks`);
+        nothing to lock when the answers are kept in memory."""
+        if self._in_memory_backend():
+            return contextlib.nullcontext(True)
+        return self._page_locks.hold(key, wait)
 
     def get(self, key: str) -> CachedResponse | None:
         import sqlite3  # loaded already by the cache itself; not at import time
@@ -391,6 +407,7 @@ class LocalFileCache(BackendCache):
         return self._sqlite(None)
 
     def _sqlite(self, path: str | None) -> requests_cache.BaseCache:
+        import_requests_cache()
         import requests_cache
 
         serializer = data_only_serializer(self._max_value_bytes)
@@ -439,6 +456,7 @@ _PIECES_TABLE = ("CREATE TABLE IF NOT EXISTS pieces (query TEXT NOT NULL, page I
 def open_local_cache(cache_dir: Path | None, ttl: float, max_page_bytes: int = 4 * 2**20) -> BackendCache:
     """A SQLite file in ``cache_dir`` (WAL mode, safe for many processes); memory when None."""
     if cache_dir is None:
+        import_requests_cache()
         import requests_cache
 
         serializer = data_only_serializer(stored_limit(max_page_bytes))

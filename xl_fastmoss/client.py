@@ -4,9 +4,11 @@ A ranking of ``rows`` rows costs ``ceil(rows / 100)`` calls (pages as FASTMOSS_P
 see :mod:`xl_fastmoss.paging`): the first page tells how long the ranking is, the rest go out
 together. Identical pages in flight at the same moment are fetched once and shared; answers are
 kept in the persistent cache (see :mod:`xl_fastmoss.cache`) and the assembled tables in memory,
-so a recalculation costs no call. Every call is recorded in the ledger and counted against the
-daily budgets (:mod:`xl_fastmoss.ledger`); :func:`xl_fastmoss.estimate.estimate` counts, without
-a call, what :meth:`FastMossClient.fetch_many` would spend, from the same plan.
+so a recalculation costs no call. Identical asks in flight at the same moment also share one
+table build, and the tables in memory are the FASTMOSS_MEMORY_TABLES most recently used. Every
+call is recorded in the ledger and counted against the daily budgets (:mod:`xl_fastmoss.ledger`);
+:func:`xl_fastmoss.estimate.estimate` counts, without a call, what
+:meth:`FastMossClient.fetch_many` would spend, from the same plan.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import contextvars
 import datetime as dt
 import json
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -48,6 +51,8 @@ class ClientStats:
     api_calls: int = 0
     pages_from_cache: int = 0
     tables_from_memory: int = 0
+    #: Tables assembled from their pages (asks in flight at once for one table share one).
+    tables_built: int = 0
     #: When this client was made (UTC): its session's start.
     since: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -84,8 +89,12 @@ class FastMossClient:
         self._pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="fastmoss-page")
         self._in_flight: dict[tuple, Future] = {}
         self._in_flight_lock = threading.Lock()
-        self._tables: dict[RankingQuery, RankingResult] = {}
+        #: Tables in memory, least recently used first; at most settings.memory_tables.
+        self._tables: OrderedDict[RankingQuery, RankingResult] = OrderedDict()
         self._tables_lock = threading.Lock()
+        #: Tables being built, by (query, refresh): the rows each covers and its outcome to come.
+        self._building: dict[tuple[RankingQuery, bool], tuple[int, Future]] = {}
+        self._building_lock = threading.Lock()
         #: Workbook refreshes, perhaps of other processes, that make tables in memory outdated.
         self.refresh_record = RefreshRecord.in_cache_dir(self.settings.cache_dir)
         self._refreshes_applied = 0
@@ -131,13 +140,33 @@ class FastMossClient:
         refresh failed stays: it is the last data the sheet had.
         """
         self._forget_refreshed_tables()
-        with self._tables_lock:
-            held = self._tables.get(request.query)
-        if held is None or not held.covers(request.rows) or self._expired(held):
+        held = self._held(request.query, request.rows)
+        if held is None:
             return None
         if count:
             self.stats.count("tables_from_memory")
         return held.first(request.rows)
+
+    def _held(self, query: RankingQuery, rows: int) -> RankingResult | None:
+        """The table of ``query`` in memory if it covers ``rows`` and has not expired; now the most recently used."""
+        with self._tables_lock:
+            held = self._tables.get(query)
+            if held is not None:
+                self._tables.move_to_end(query)
+        return None if held is None or not held.covers(rows) or self._expired(held) else held
+
+    def _keep(self, result: RankingResult) -> None:
+        """Hold a new table in memory unless one already held serves more rows; the least recently
+        used go beyond settings.memory_tables (they are read from the disk cache when asked again)."""
+        query, limit = result.query, self.settings.memory_tables
+        with self._tables_lock:
+            held = self._tables.get(query)
+            if held is None or held.rows_asked <= result.rows_asked or self._expired(held):
+                self._tables[query] = result
+            if query in self._tables:
+                self._tables.move_to_end(query)
+            while len(self._tables) > limit:
+                self._tables.popitem(last=False)
 
     def _forget_refreshed_tables(self) -> None:
         refreshes = self.refresh_record.refreshes()
@@ -169,32 +198,79 @@ class FastMossClient:
         held, wanted = self.tables_wanted(requests, refresh=refresh)
         outcomes.update(held)
         if wanted:
-            plans = {query: self.plan_table(query, rows, refresh=refresh) for query, rows in wanted.items()}
-            fetched = _Progress(progress, sum(len(pieces) for pieces in plans.values()))
-            # Deepest queries first: their later pages can only follow their first page, so a
-            # deep query's first page asked last would leave a round of later pages after all others.
-            deepest_first = sorted(wanted, key=lambda q: -len(plans[q]))
-            first_pages = {self._piece_future(q, plans[q][0], refresh): q for q in deepest_first}
+            mine, theirs = self._claim_builds(wanted, refresh)
             tables: dict[RankingQuery, RankingResult | FastMossError] = {}
-            later_pages: dict[RankingQuery, tuple[list[Piece], list]] = {}
-            for first in as_completed(first_pages):  # a query's later pages go out as soon as its total is known
-                query = first_pages[first]
-                try:
-                    answer = first.result()
-                except FastMossError as error:
-                    tables[query] = error
-                    continue
-                fetched.advance()
-                pieces = within(plans[query], answer.page.total, answer.page.row_count)
-                fetched.adjust(len(plans[query]) - len(pieces))
-                later_pages[query] = (pieces, [answer, *(self._piece_future(query, p, refresh) for p in pieces[1:])])
-            for query, (pieces, answers) in later_pages.items():
-                tables[query] = self._assemble(query, wanted[query], pieces, answers, fetched)
+            try:
+                tables.update(self._build_tables({q: wanted[q] for q in mine}, refresh, progress))
+            finally:  # whatever happened, the asks waiting for these builds are told
+                self._settle_builds(mine, tables, refresh)
+            for query, future in theirs.items():  # after our own builds: no two asks wait for each other
+                tables[query] = future.result()
             for request in requests:
                 if request not in outcomes:
                     table = tables[request.query]
                     outcomes[request] = table if isinstance(table, FastMossError) else table.first(request.rows)
         return {request: outcomes[request] for request in requests}
+
+    def _claim_builds(self, wanted: dict[RankingQuery, int], refresh: bool
+                      ) -> tuple[dict[RankingQuery, Future], dict[RankingQuery, Future]]:
+        """Which of the ``wanted`` tables this ask builds, and the builds in flight (or tables
+        finished since it looked) it shares instead: each with the future of its outcome."""
+        mine: dict[RankingQuery, Future] = {}
+        theirs: dict[RankingQuery, Future] = {}
+        with self._building_lock:
+            for query, rows in wanted.items():
+                building = self._building.get((query, refresh))
+                if building is not None and building[0] >= rows:
+                    theirs[query] = building[1]
+                    continue
+                held = None if refresh else self._held(query, rows)
+                if held is not None:  # a build finished between tables_wanted and here
+                    theirs[query] = Future()
+                    theirs[query].set_result(held)
+                    continue
+                mine[query] = Future()
+                self._building[(query, refresh)] = (rows, mine[query])
+        return mine, theirs
+
+    def _settle_builds(self, mine: dict[RankingQuery, Future],
+                       tables: dict[RankingQuery, RankingResult | FastMossError], refresh: bool) -> None:
+        with self._building_lock:
+            for query, future in mine.items():
+                if self._building.get((query, refresh), (0, None))[1] is future:
+                    del self._building[(query, refresh)]
+        for query, future in mine.items():
+            future.set_result(tables[query] if query in tables else FastMossError(
+                "the table was not built: the ask building it for this one was interrupted"))
+
+    def _build_tables(self, wanted: dict[RankingQuery, int], refresh: bool, progress: ProgressCallback | None
+                      ) -> dict[RankingQuery, RankingResult | FastMossError]:
+        """Each wanted table from its pages: first pages together, then each query's later pages
+        as soon as its total is known."""
+        tables: dict[RankingQuery, RankingResult | FastMossError] = {}
+        if not wanted:
+            return tables
+        plans = {query: self.plan_table(query, rows, refresh=refresh) for query, rows in wanted.items()}
+        fetched = _Progress(progress, sum(len(pieces) for pieces in plans.values()))
+        # Deepest queries first: their later pages can only follow their first page, so a
+        # deep query's first page asked last would leave a round of later pages after all others.
+        deepest_first = sorted(wanted, key=lambda q: -len(plans[q]))
+        first_pages = {self._piece_future(q, plans[q][0], refresh): q for q in deepest_first}
+        later_pages: dict[RankingQuery, tuple[list[Piece], list]] = {}
+        for first in as_completed(first_pages):
+            query = first_pages[first]
+            try:
+                answer = first.result()
+            except FastMossError as error:
+                tables[query] = error
+                continue
+            fetched.advance()
+            pieces = within(plans[query], answer.page.total, answer.page.row_count)
+            fetched.adjust(len(plans[query]) - len(pieces))
+            later_pages[query] = (pieces, [answer, *(self._piece_future(query, p, refresh) for p in pieces[1:])])
+        for query, (pieces, answers) in later_pages.items():
+            tables[query] = self._assemble(query, wanted[query], pieces, answers, fetched)
+        return tables
 
     def tables_wanted(self, requests: Iterable[TableRequest], *, refresh: bool = False, count: bool = True
                       ) -> tuple[dict[TableRequest, RankingResult], dict[RankingQuery, int]]:
@@ -235,6 +311,7 @@ class FastMossClient:
                 return error
             progress.advance()
             collected.append(answer)
+        self.stats.count("tables_built")
         frames = []
         rank = 1  # the first rank this piece gives the table: pieces follow each other in rank order
         for number, (piece, answer) in enumerate(zip(pieces, collected, strict=True), start=1):
@@ -260,10 +337,7 @@ class FastMossClient:
             warnings=tuple(redact.scrub(w) for w in warnings),
         )
         if not result.stale and not result.empty:  # "no data yet" must not outlive publication
-            with self._tables_lock:
-                held = self._tables.get(query)
-                if held is None or held.rows_asked <= rows or self._expired(held):
-                    self._tables[query] = result
+            self._keep(result)
         return result
 
     def _piece_future(self, query: RankingQuery, piece: Piece, refresh: bool) -> Future:

@@ -43,6 +43,9 @@ DEFAULT_CONFIRM_CALLS = 50
 #: lacks (fewest rows); see :mod:`.paging`.
 PAGE_ROWS_POLICIES = ("full", "exact")
 DEFAULT_PAGE_ROWS = "full"
+#: Tables a client holds in memory, the least recently used dropped first (read again from the
+#: disk cache, without a call, when asked again): room for a dashboard of 200 FM_ formulas.
+DEFAULT_MEMORY_TABLES = 256
 KEYRING_SERVICE = "xl-fastmoss"
 KEYRING_USER = "api-key"
 
@@ -61,6 +64,7 @@ _LIMITS: dict[str, tuple[float, float, bool]] = {
     "daily_rows": (0, 10**12, True),
     "settle_days": (0, 3660, False),
     "confirm_calls": (0, 10**9, True),
+    "memory_tables": (0, 100_000, True),
 }
 #: The variable (or config file key) a setting read from text is named by in messages.
 _SOURCES = {
@@ -68,6 +72,7 @@ _SOURCES = {
     "cache_ttl": "FASTMOSS_CACHE_TTL", "max_concurrency": "FASTMOSS_MAX_CONCURRENCY",
     "daily_calls": "FASTMOSS_DAILY_CALLS", "daily_rows": "FASTMOSS_DAILY_ROWS",
     "settle_days": "FASTMOSS_SETTLE_DAYS", "confirm_calls": "FASTMOSS_CONFIRM_CALLS",
+    "memory_tables": "FASTMOSS_MEMORY_TABLES",
 }
 #: Settings that may be left unset (no limit): their variable or key may be empty or ``none``.
 _OPTIONAL = ("daily_calls", "daily_rows")
@@ -89,6 +94,7 @@ _FILE_KEYS = {
     "page_rows": "FASTMOSS_PAGE_ROWS",
     "settle_days": "FASTMOSS_SETTLE_DAYS",
     "confirm_calls": "FASTMOSS_CONFIRM_CALLS",
+    "memory_tables": "FASTMOSS_MEMORY_TABLES",
 }
 
 
@@ -126,6 +132,8 @@ class Settings:
     page_rows: str = DEFAULT_PAGE_ROWS
     settle_days: float = DEFAULT_SETTLE_DAYS
     confirm_calls: int = DEFAULT_CONFIRM_CALLS
+    #: Tables held in memory, least recently used out first (see DEFAULT_MEMORY_TABLES); 0 holds none.
+    memory_tables: int = DEFAULT_MEMORY_TABLES
 
     def __post_init__(self) -> None:
         redact.remember_secret(self.api_key)
@@ -149,7 +157,8 @@ class Settings:
         for name, key in (("cache_ttl", "cache_ttl"), ("read_timeout", "timeout"),
                           ("max_retries", "max_retries"), ("max_concurrency", "max_concurrency"),
                           ("daily_calls", "daily_calls"), ("daily_rows", "daily_rows"),
-                          ("settle_days", "settle_days"), ("confirm_calls", "confirm_calls")):
+                          ("settle_days", "settle_days"), ("confirm_calls", "confirm_calls"),
+                          ("memory_tables", "memory_tables")):
             text = pick(key)
             if text and not (name in _OPTIONAL and text.strip().lower() in ("none", "off")):
                 values[name] = _number(name, text)

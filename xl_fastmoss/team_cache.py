@@ -27,7 +27,7 @@ from typing import TypeVar
 
 import redis
 import requests
-import requests_cache
+from requests_cache.backends.redis import RedisCache  # not requests_cache.RedisCache: see cache_import
 from requests_cache.models import CachedResponse
 
 from . import redact
@@ -97,7 +97,7 @@ class TeamCache:
         self.ttl = ttl
         self._connection = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=3.0)
         self.remote = BackendCache(
-            requests_cache.RedisCache(namespace=_ANSWERS, connection=self._connection, ttl_offset=STALE_KEPT,
+            RedisCache(namespace=_ANSWERS, connection=self._connection, ttl_offset=STALE_KEPT,
                                       serializer=data_only_serializer(stored_limit(max_page_bytes))), ttl)
         self._reachability = _Reachability(url, "team cache")
 
@@ -139,20 +139,25 @@ class TeamCache:
         self._remote(add)
 
     @contextlib.contextmanager
-    def lock(self, key: str):
-        """Hold the team-wide lock of one page; without Redis, no lock (each machine calls)."""
-        held = self._remote(lambda: self._acquire(key))
+    def lock(self, key: str, wait: float):
+        """Hold the team-wide lock of one page, waiting at most ``wait`` (and LOCK_WAIT) seconds;
+        while Redis is unreachable, the local cache's lock (this machine's processes share a call)."""
+        held = self._remote(lambda: self._acquire(key, min(wait, LOCK_WAIT)))
+        if held is None:
+            with self.local.lock(key, wait) as locally:
+                yield locally
+            return
         try:
-            yield
+            yield held is not False
         finally:
-            if held is not None:
+            if held is not False:
                 with contextlib.suppress(redis.RedisError):
                     held.release()
 
-    def _acquire(self, key: str):
-        lock = self._connection.lock(f"{_NAMESPACE}:lock:{key}", timeout=LOCK_TIMEOUT,
-                                     blocking_timeout=LOCK_WAIT, thread_local=False)
-        return lock if lock.acquire() else None
+    def _acquire(self, key: str, wait: float):
+        """The lock, or False when another holder did not free it within ``wait`` seconds."""
+        lock = self._connection.lock(f"{_NAMESPACE}:lock:{key}", timeout=LOCK_TIMEOUT, thread_local=False)
+        return lock if lock.acquire(blocking=wait > 0, blocking_timeout=wait if wait > 0 else None) else False
 
     def describe(self) -> str:
         where = redact_url(self.url)

@@ -190,23 +190,40 @@ class Transport:
                    asked_at: dt.datetime, clock: _PageClock, reading: _Reading) -> PageAnswer:
         """One attempt: a page that reads cleanly (and is now cached if it has rows), else its error.
 
-        The team lock is taken inside one of this machine's call slots, so a machine never
-        holds locks of pages it is not yet calling for while other machines wait on them.
+        The page's lock (of this user's processes, or of the team's machines) is held while
+        calling, and the cache read again once it is held: whoever waited for another's call
+        reads its answer instead of paying again. The lock is tried inside one of this process's
+        call slots, so no process holds locks of pages it is not calling for yet; when another
+        holds it, it is waited for (at most the page's time left) outside any slot, which this
+        process's other pages use meanwhile.
         """
         headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
-        with self.limiter.slot(again=clock.started) as window, self.cache.lock(cache_key):
-            if self.cache.shared:  # another machine may have fetched it while we waited
-                latest = self.cache.get(cache_key)
-                if latest is not None and _created_at(latest) >= asked_at:
-                    latest_page = reading.stored(latest)
-                    if latest_page is not None:
-                        return PageAnswer(latest_page, True, _created_at(latest))
-                served = self._served(latest, body, reading, refresh)
-                if served is not None:
-                    return served
-            page = self._call(url, body, headers, cache_key, clock, reading, window)
+        with self.limiter.slot(again=clock.started) as window, self.cache.lock(cache_key, wait=0) as held:
+            if held:
+                stored = self._stored_since(cache_key, asked_at, body, reading, refresh)
+                if stored is not None:
+                    return stored
+                page = self._call(url, body, headers, cache_key, clock, reading, window)
+        if not held:  # another process is calling for this page: wait for its answer
+            with self.cache.lock(cache_key, wait=max(0.0, clock.remaining())):
+                stored = self._stored_since(cache_key, asked_at, body, reading, refresh)
+                if stored is not None:
+                    return stored
+                with self.limiter.slot(again=True) as window:  # its call failed (or took too long): make ours
+                    page = self._call(url, body, headers, cache_key, clock, reading, window)
         self.limiter.on_success()
         return PageAnswer(page, False, dt.datetime.now(dt.timezone.utc))
+
+    def _stored_since(self, cache_key: str, asked_at: dt.datetime, body: dict, reading: _Reading,
+                      refresh: bool) -> PageAnswer | None:
+        """The page another process (or machine) stored since this one asked, or a stored copy
+        that may be served without a call; None when a call is needed."""
+        latest = self.cache.get(cache_key)
+        if latest is not None and _created_at(latest) >= asked_at:
+            latest_page = reading.stored(latest)
+            if latest_page is not None:
+                return PageAnswer(latest_page, True, _created_at(latest))
+        return self._served(latest, body, reading, refresh)
 
     def _call(self, url: str, body: dict, headers: dict, cache_key: str, clock: _PageClock,
               reading: _Reading, window: int) -> Page:

@@ -1,9 +1,12 @@
 """Child of scenario 7: memory held for 1 table of 500 rows, then for 10, ours or naive.
 
     python -m benchmarks.children.memory {ours,naive}
+    python -m benchmarks.children.memory lru LIMIT
 
 Prints one line of JSON: one, ten (bytes traced by tracemalloc while the frames are held),
 one_peak, ten_peak, rss_one, rss_ten (RSS growth), tables, frame_bytes (one frame, deep).
+With ``lru``: held (bytes a client with FASTMOSS_MEMORY_TABLES=LIMIT still holds after
+LRU_TABLES distinct 100-row tables, their frames dropped by the caller) and in_memory (tables it holds).
 """
 
 import argparse
@@ -64,11 +67,35 @@ def measure(fetch: Callable[[Table], pd.DataFrame]) -> dict:
             "frame_bytes": int(sum(f.memory_usage(deep=True).sum() for f in held) / len(held))}
 
 
+#: Distinct tables of 100 rows the lru mode asks for, one after the other.
+LRU_TABLES = tuple(Table("FM_MOSTPROMOTED", region, category, "day", DAY, rows=100)
+                   for region in ("US", "GB") for category in range(1, 21))
+
+
+def measure_lru(limit: int) -> dict:
+    """What a client bounded to ``limit`` tables holds after LRU_TABLES, the caller keeping none."""
+    client = FastMossClient(Settings.load(memory_tables=limit))
+    client.ranking("most_promoted", "MX", 14, "day", DAY, rows=100)  # warm-up, evicted like any other
+    gc.collect()
+    tracemalloc.start()
+    for table in LRU_TABLES:
+        client.ranking(ENDPOINT_NAMES[table.function], table.region, table.category_id, table.date_type,
+                       table.date_value, rows=100)
+    gc.collect()
+    held, _peak = tracemalloc.get_traced_memory()
+    return {"held": held, "in_memory": len(client._tables), "tables": len(LRU_TABLES), "limit": limit}
+
+
 def main(argv: list[str] | None = None) -> None:
     arm_watchdog()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("mode", choices=("ours", "naive"), help="xl_fastmoss's client or naive code")
+    parser.add_argument("mode", choices=("ours", "naive", "lru"), help="xl_fastmoss's client, naive code, "
+                        "or our client's table memory bound")
+    parser.add_argument("limit", type=int, nargs="?", default=10, help="lru: FASTMOSS_MEMORY_TABLES")
     args = parser.parse_args(argv)
+    if args.mode == "lru":
+        print(json.dumps(measure_lru(args.limit)))
+        return
     print(json.dumps(measure(table_fetcher(args.mode, os.environ["FASTMOSS_BASE_URL"]))))
 
 

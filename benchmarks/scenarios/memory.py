@@ -1,4 +1,5 @@
-"""Scenario 7: memory held for 1 table of 500 rows, then 10, measured in child processes."""
+"""Scenario 7: memory held for 1 table of 500 rows, then 10, measured in child processes; and the
+tables a client holds, bounded (least recently used out)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,26 @@ def run(bench: Bench) -> None:
         f"{ours['ten'] / 10 * MB:.2f} MB, naive {naive['ten'] / 10 * MB:.2f} MB. RSS growth for 10 tables: "
         f"ours {ours['rss_ten'] * MB:.1f} MB, naive {naive['rss_ten'] * MB:.1f} MB. "
         f"Latency {MEMORY_LATENCY_S * 1000:.0f} ms here.")
+    bench.rows.append(bounded_row(bench))
+
+
+#: The bound of row 7b, and the "no bound" beside it (more tables than are asked).
+LRU_LIMIT, NO_LIMIT = 10, 100_000
+
+
+def bounded_row(bench: Bench) -> Row:
+    """Row 7b: a client asked for 40 distinct tables holds only the FASTMOSS_MEMORY_TABLES most recent."""
+    with bench.fresh_env():
+        bench.server.latency = MEMORY_LATENCY_S
+        bounded = bench.child(MEMORY_CHILD, "lru", str(LRU_LIMIT))[1]
+        unbounded = bench.child(MEMORY_CHILD, "lru", str(NO_LIMIT))[1]
+    assert isinstance(bounded, dict) and isinstance(unbounded, dict)
+    return Row(
+        f"7b. tables held by the client after {bounded['tables']} distinct 100-row tables (caller keeps none)",
+        f"FASTMOSS_MEMORY_TABLES={LRU_LIMIT}: {bounded['in_memory']} tables, {bounded['held'] * MB:.1f} MB", "",
+        f"without a bound (the earlier client): {unbounded['in_memory']} tables, {unbounded['held'] * MB:.1f} MB",
+        "", f"x{unbounded['held'] / bounded['held']:.1f} less held", f"<= {LRU_LIMIT} tables held",
+        bounded["in_memory"] <= LRU_LIMIT)
 
 
 def held_figure(measured: dict) -> str:
