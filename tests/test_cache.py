@@ -220,3 +220,30 @@ def test_a_lock_folder_that_cannot_be_made_costs_a_warning_not_a_table(fake_env,
     assert [r.message for r in caplog.records].count(
         f"page locks in {tmp_path / 'cache' / LOCK_FOLDER} cannot be used (File exists): processes asking "
         "for one page at the same moment may each call for it") == 1
+
+
+
+def test_a_cache_file_busy_with_another_writer_is_skipped_not_moved_aside(fake_env, tmp_path, caplog):
+    # requests-cache itself waits for SQLite's write lock (it retries BEGIN IMMEDIATE); "database is
+    # locked" reaches the cache from its other statements, and means busy, not broken.
+    with client_of() as client:
+        client.most_promoted("US", 14, "day", DAY)
+        backend = client.cache.backend
+        with caplog.at_level(logging.WARNING):
+            client.cache._recover(backend, sqlite3.OperationalError("database is locked"))
+        assert "is busy (database is locked); this page was not read or kept there" in caplog.text
+        assert client.cache.backend is backend and client.cache.describe() == str(cache_file(tmp_path))
+        assert client.cache.get(page_key(client)) is not None  # the stored page still read from it
+    assert not list((tmp_path / "cache").glob("*.broken-*"))
+
+
+def test_a_broken_files_connection_stays_open_for_the_threads_still_reading_it(fake_env, tmp_path):
+    with client_of() as client:
+        client.most_promoted("US", 14, "day", DAY)
+        broken = client.cache.backend
+        client.cache._recover(broken, sqlite3.DatabaseError("database disk image is malformed"))
+        assert client.cache.backend is not broken
+        # Not closed under a thread reading through it (closing mid-read can crash SQLite) ...
+        assert broken.responses._connection is not None
+    assert broken.responses._connection is None  # ... but with the cache
+    assert list((tmp_path / "cache").glob("*.broken-*"))

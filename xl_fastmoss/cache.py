@@ -37,6 +37,7 @@ import requests
 
 from . import redact
 from .cache_import import import_requests_cache
+from .files import move_sqlite_aside
 from .page_locks import PageLocks
 
 if TYPE_CHECKING:  # imported when a cache opens, without the backends we never use (see cache_import)
@@ -204,6 +205,8 @@ class LocalFileCache(BackendCache):
         self.path = folder / CACHE_FILE_NAME
         self._max_value_bytes = stored_limit(max_page_bytes)
         self._lock = threading.Lock()
+        #: Connections of files found broken, closed with the cache (see _recover).
+        self._retired: list[requests_cache.BaseCache] = []
         self._inode: int | None = None
         self._page_locks = PageLocks(folder)
         super().__init__(None, ttl)  # type: ignore[arg-type]  # opened just below
@@ -215,6 +218,12 @@ class LocalFileCache(BackendCache):
         if self._in_memory_backend():
             return contextlib.nullcontext(True)
         return self._page_locks.hold(key, wait)
+
+    def close(self) -> None:
+        for retired in self._retired:
+            with contextlib.suppress(Exception):
+                retired.close()
+        super().close()
 
     def get(self, key: str) -> CachedResponse | None:
         import sqlite3  # loaded already by the cache itself; not at import time
@@ -371,12 +380,22 @@ class LocalFileCache(BackendCache):
         return self._in_memory(f"the cache file {self.path} cannot be used ({problem})")
 
     def _recover(self, broken: requests_cache.BaseCache, error: sqlite3.DatabaseError) -> None:
-        """Replace a file found broken while in use, once, whichever thread finds it first."""
+        """Replace a file found broken while in use, once, whichever thread finds it first.
+
+        A file busy with another writer (``database is locked``) is not broken: that read or
+        write is only skipped (a miss, a page not kept) and the file stays, since moving it aside
+        would take it from the process writing it. The broken file's connection is not closed
+        here: other threads may be reading through it this moment (closing it under them can
+        crash SQLite); it is closed with the cache.
+        """
+        if _busy(error):
+            log.warning("cache file %s is busy (%s); this page was not read or kept there",
+                        self.path, _reason(error))
+            return
         with self._lock:
             if self.backend is not broken:
                 return
-            with contextlib.suppress(Exception):
-                broken.close()
+            self._retired.append(broken)
             if self._inode is not None and _inode(self.path) != self._inode:
                 log.warning("cache file %s was replaced by another process; reopening it", self.path)
             elif not self._move_aside(_reason(error)):
@@ -386,13 +405,8 @@ class LocalFileCache(BackendCache):
 
     def _move_aside(self, reason: str) -> bool:
         """Rename the cache file (and SQLite's files beside it) out of the way; False if it cannot be."""
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        aside = self.path.with_name(f"{self.path.name}.broken-{stamp}")
         try:
-            for suffix in ("", "-wal", "-shm"):
-                source = self.path.with_name(self.path.name + suffix)
-                if source.exists():
-                    source.replace(aside.with_name(aside.name + suffix))
+            aside = move_sqlite_aside(self.path)
         except OSError as error:
             log.warning("cache file %s cannot be used (%s) nor moved aside (%s)", self.path, reason, _reason(error))
             return False
@@ -471,6 +485,14 @@ def _unusable_file(path: Path) -> str | None:
         if part.exists() and not (part.is_file() and os.access(part, os.R_OK | os.W_OK)):
             return f"{part.name} is not a file this user can read and write"
     return None
+
+
+def _busy(error: BaseException) -> bool:
+    """Whether SQLite refused because another connection holds the file's lock (not damage)."""
+    import sqlite3
+
+    text = str(error).lower()
+    return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
 
 
 def _inode(path: Path) -> int | None:
