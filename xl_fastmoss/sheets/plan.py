@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import overload
+from typing import TYPE_CHECKING, overload
 
 from ..client import FastMossClient, ProgressCallback
 from ..errors import FastMossError
@@ -18,10 +18,11 @@ from ..query import TableRequest
 from ..result import RankingResult
 from ..shop_history import HistoryResult
 from ..waves import run_jobs
-from ..workbook.addresses import split_cell
 from .calls import FmCall, HistoryCall, TableCall, read_fm_call
-from .cells import FmCell
 from .table import error_text
+
+if TYPE_CHECKING:  # the FM_ functions import this module; cells and addresses cost ~15 ms at import
+    from .cells import FmCell
 
 #: The defined name of the cell both refreshes stamp with when they ran.
 STAMP_NAME = "FM_LastRefresh"
@@ -39,6 +40,8 @@ class PlannedTable:
 
     def largest_area(self) -> tuple[int, int, int, int]:
         """(first row, first column, last row, last column) of the most cells the table may fill."""
+        from ..workbook.addresses import split_cell
+
         row, column = split_cell(self.cell)
         rows, columns = self.call.largest_shape()
         return row, column, row + rows - 1, column + columns - 1
