@@ -205,6 +205,10 @@ class LocalFileCache(BackendCache):
         self.path = folder / CACHE_FILE_NAME
         self._max_value_bytes = stored_limit(max_page_bytes)
         self._lock = threading.Lock()
+        #: One statement at a time on the shared connection: sqlite3 shares a connection's
+        #: prepared statements between threads, and two threads stepping one of them fail with
+        #: "no more rows available" (which once moved a good cache file aside) or worse.
+        self._using = threading.Lock()
         #: Connections of files found broken, closed with the cache (see _recover).
         self._retired: list[requests_cache.BaseCache] = []
         self._inode: int | None = None
@@ -230,7 +234,8 @@ class LocalFileCache(BackendCache):
 
         backend = self.backend
         try:
-            return backend.get_response(key)
+            with self._using:
+                return backend.get_response(key)
         except sqlite3.DatabaseError as error:
             self._recover(backend, error)
             return None
@@ -240,7 +245,8 @@ class LocalFileCache(BackendCache):
 
         backend = self.backend
         try:
-            return super().store(key, response, final=final)
+            with self._using:
+                return super().store(key, response, final=final)
         except sqlite3.DatabaseError as error:
             self._recover(backend, error)
             return False
@@ -388,7 +394,7 @@ class LocalFileCache(BackendCache):
         here: other threads may be reading through it this moment (closing it under them can
         crash SQLite); it is closed with the cache.
         """
-        if _busy(error):
+        if _busy(error) or _misused(error):
             log.warning("cache file %s is busy (%s); this page was not read or kept there",
                         self.path, _reason(error))
             return
@@ -493,6 +499,12 @@ def _busy(error: BaseException) -> bool:
 
     text = str(error).lower()
     return isinstance(error, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def _misused(error: BaseException) -> bool:
+    """Whether SQLite failed from how the connection was used (threads), not from the file."""
+    text = str(error).lower()
+    return "no more rows available" in text or "misuse" in text
 
 
 def _inode(path: Path) -> int | None:
