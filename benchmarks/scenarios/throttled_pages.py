@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from dataclasses import dataclass
 
 from benchmarks.harness import Bench, timed
-from benchmarks.naive import NaiveError, naive_cell
+from benchmarks.naive import naive_cells_failing
 from benchmarks.report import Row
 from benchmarks.scenarios.throttled_refresh import limit_changes, watch_limit
 from benchmarks.tables import DAY, ENDPOINT_NAMES, Table
@@ -104,14 +103,7 @@ def naive_throttled(bench: Bench, tables: list[Table], pages: int) -> tuple[floa
     """Naive cells, one after the other, against the same throttle: seconds, tables lost, calls."""
     bench.server.reset_calls()
     bench.server.inject(Fault.API_CODE, times=pages, code=30003, first_ask=True)
-    lost = 0
-    start = time.perf_counter()
-    for table in tables:
-        try:
-            naive_cell(bench.base_url, table)
-        except NaiveError:
-            lost += 1
-    seconds = time.perf_counter() - start
+    seconds, lost = naive_cells_failing(bench.base_url, tables)
     calls = bench.server.call_count
     bench.server.clear_faults()
     bench.server.latency = bench.latency

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from benchmarks.harness import Bench, timed
-from benchmarks.naive import NaiveError, naive_cell
+from benchmarks.naive import naive_cells_failing
 from benchmarks.report import Row
 from benchmarks.tables import DAY, WEEK, Table
 from xl_fastmoss import FastMossClient, Settings
@@ -96,14 +96,7 @@ def naive_through_burst(bench: Bench, tables: list[Table], burst: int, after: in
     """Naive cells through the same burst: seconds, cells that failed, calls."""
     bench.server.reset_calls()
     watcher = inject_after(bench.server, after, Fault.API_CODE, burst, code=30003)
-    failed = 0
-    start = time.perf_counter()
-    for table in tables:
-        try:
-            naive_cell(bench.base_url, table)
-        except NaiveError:
-            failed += 1
-    seconds = time.perf_counter() - start
+    seconds, failed = naive_cells_failing(bench.base_url, tables)
     watcher.join()
     calls = bench.server.call_count
     bench.server.clear_faults()
