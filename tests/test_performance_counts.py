@@ -355,6 +355,21 @@ def test_calls_in_flight_never_exceed_the_configured_bound(fake_env, monkeypatch
     assert 1 < session.max_in_flight <= 3
 
 
+def test_a_call_slot_is_free_again_once_its_answer_is_read(client, server, monkeypatch):
+    """Reading and storing a page cost no call: the next page's call goes out meanwhile."""
+    in_flight_while_storing = []
+    store = client.cache.store
+
+    def storing(key, response, *, final=False):
+        in_flight_while_storing.append(client.limiter.in_flight)
+        return store(key, response, final=final)
+
+    monkeypatch.setattr(client.cache, "store", storing)
+    result = client.most_promoted("US", 14, "day", DAY, rows=100)
+    assert len(result.frame) == 100 and server.call_count == 1
+    assert in_flight_while_storing == [0]
+
+
 def test_a_30003_burst_lowers_the_limit_and_successes_restore_it(client, server):
     maximum = client.limiter.maximum
     server.inject(Fault.API_CODE, code=30003, times=2)

@@ -228,3 +228,27 @@ def test_a_page_asked_again_that_gives_up_leaves_no_one_waiting_behind_it():
     thread.start()
     assert done.wait(10), "a first ask waits behind a page asked again that gave up"
     assert limiter.in_flight == 0
+
+
+def test_a_place_in_line_is_given_near_the_front_and_a_place_left_moves_the_line_up():
+    limiter = AdaptiveLimiter(2)
+    first, second = limiter.turn(), limiter.turn()  # the next two to be served: given at once
+    given = threading.Event()
+    third: list = []
+
+    def wait_for_a_place():
+        third.append(limiter.turn())
+        given.set()
+
+    waiter = threading.Thread(target=wait_for_a_place)
+    waiter.start()
+    assert not given.wait(0.2)  # two ahead of it, none served yet
+    second.leave()  # a caller that found its page in the cache: no slot taken
+    assert not given.wait(0.2)  # places left still count until the line passes them
+    assert first.go() == 0 and limiter.in_flight == 1
+    assert given.wait(5)
+    waiter.join(5)
+    assert third[0].go() == 0 and limiter.in_flight == 2
+    limiter.release()
+    limiter.release()
+    assert limiter.in_flight == 0

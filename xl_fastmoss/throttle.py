@@ -19,7 +19,9 @@ increase, multiplicative decrease, once per window, as TCP cuts once per round t
 
 Slots go out first come, first served, except that a page asked again (after a throttle or
 any retryable failure) goes before the pages not asked yet: its deadline is running, and
-behind a long refresh it would run out waiting.
+behind a long refresh it would run out waiting. A caller gets its place in line once it is near
+the front (:meth:`AdaptiveLimiter.turn`), so that what it does before calling overlaps the
+calls ahead of it instead of keeping a slot idle.
 
 The limiter cannot be wedged: a pause is never longer than ``max_pause`` whatever it is asked
 (a huge, negative or NaN pause is ``max_pause``), and a caller that fails or is interrupted
@@ -94,26 +96,41 @@ class AdaptiveLimiter:
     def acquire(self, *, again: bool = False) -> int:
         """Wait for a slot; slots go out in the order they were asked for, those asked ``again``
         first. Gives the slot's window."""
-        line = self._asked_again if again else self._first_asks
-        with self._condition:
-            ticket = line.take()
+        return self.turn(again=again).go()
+
+    def turn(self, *, again: bool = False) -> Turn:
+        """A place in line for a slot, given once it is near the front: among the next ``limit``
+        callers of its line. What a call needs before it goes out (its page lock, a last look at
+        the cache) is done then, while the calls ahead of it are in flight; :meth:`Turn.go` then
+        waits for the slot itself, and :meth:`Turn.leave` gives the place up."""
+        turn = Turn(self, self._asked_again if again else self._first_asks)
         try:
-            while True:
-                with self._condition:
-                    while not self._may_go(line, ticket):
-                        self._condition.wait()
-                    wait = min(self._paused_until - self._clock(), self.max_pause)
-                    if wait <= 0:
-                        self._in_flight += 1
-                        line.next_turn()
-                        self._condition.notify_all()
-                        return self._window
-                self._sleep(wait)  # first in line sleeps out the pause; the others wait their turn
-        except BaseException:
             with self._condition:
-                line.give_up(ticket)
-                self._condition.notify_all()
+                while not turn.line.near_front(turn.ticket, self.limit):
+                    self._condition.wait()
+        except BaseException:
+            turn.leave()
             raise
+        return turn
+
+    def _go(self, turn: Turn) -> int:
+        line, ticket = turn.line, turn.ticket
+        while True:
+            with self._condition:
+                while not self._may_go(line, ticket):
+                    self._condition.wait()
+                wait = min(self._paused_until - self._clock(), self.max_pause)
+                if wait <= 0:
+                    self._in_flight += 1
+                    line.next_turn()
+                    self._condition.notify_all()
+                    return self._window
+            self._sleep(wait)  # first in line sleeps out the pause; the others wait their turn
+
+    def _leave(self, turn: Turn) -> None:
+        with self._condition:
+            turn.line.give_up(turn.ticket)
+            self._condition.notify_all()
 
     def _may_go(self, line: _Line, ticket: int) -> bool:
         """Whether ``ticket`` of ``line`` is served next and a slot is free; the condition is held."""
@@ -158,6 +175,33 @@ class AdaptiveLimiter:
             self._paused_until = min(max(self._paused_until, now + pause), now + self.max_pause)
 
 
+class Turn:
+    """One caller's place in a limiter's line (see :meth:`AdaptiveLimiter.turn`)."""
+
+    def __init__(self, limiter: AdaptiveLimiter, line: _Line):
+        self._limiter = limiter
+        self.line = line
+        with limiter._condition:
+            self.ticket = line.take()
+        self._done = False
+
+    def go(self) -> int:
+        """Wait for the slot (in turn, after any pause); gives its window. The caller releases it."""
+        try:
+            window = self._limiter._go(self)
+        except BaseException:
+            self.leave()
+            raise
+        self._done = True
+        return window
+
+    def leave(self) -> None:
+        """Give the place up, unless it went: the callers behind it move up."""
+        if not self._done:
+            self._done = True
+            self._limiter._leave(self)
+
+
 class _Line:
     """One first-come-first-served line of callers, by ticket; its limiter's condition guards it."""
 
@@ -173,6 +217,10 @@ class _Line:
     def take(self) -> int:
         self.tickets += 1
         return self.tickets - 1
+
+    def near_front(self, ticket: int, places: int) -> bool:
+        """Whether ``ticket`` is among the next ``places`` served (places given up still count)."""
+        return ticket - self.serving < places
 
     def next_turn(self) -> None:
         """Serve the next ticket, skipping those whose callers gave up."""

@@ -55,7 +55,7 @@ from .paging import query_id
 from .parse import Page, read_page
 from .retention import is_final
 from .settings import Settings
-from .throttle import AdaptiveLimiter
+from .throttle import AdaptiveLimiter, Turn
 
 # The longest wait between two attempts, whatever the backoff has grown to.
 _MAX_BACKOFF = 8.0
@@ -192,25 +192,26 @@ class Transport:
 
         The page's lock (of this user's processes, or of the team's machines) is held while
         calling, and the cache read again once it is held: whoever waited for another's call
-        reads its answer instead of paying again. The lock is tried inside one of this process's
-        call slots, so no process holds locks of pages it is not calling for yet; when another
-        holds it, it is waited for (at most the page's time left) outside any slot, which this
-        process's other pages use meanwhile.
+        reads its answer instead of paying again. The lock is tried once the page is near the
+        front of the line for a call slot (:meth:`AdaptiveLimiter.turn`), while the calls ahead
+        of it are in flight, so no process holds locks of pages it will not call for soon; when
+        another holds it, it is waited for (at most the page's time left) outside the line,
+        where this process's other pages go ahead meanwhile.
         """
         headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
-        with self.limiter.slot(again=clock.started) as window, self.cache.lock(cache_key, wait=0) as held:
+        with _CallSlot(self.limiter, again=clock.started) as slot, self.cache.lock(cache_key, wait=0) as held:
             if held:
                 stored = self._stored_since(cache_key, asked_at, body, reading, refresh)
                 if stored is not None:
                     return stored
-                page = self._call(url, body, headers, cache_key, clock, reading, window)
+                page = self._call(url, body, headers, cache_key, clock, reading, slot)
         if not held:  # another process is calling for this page: wait for its answer
             with self.cache.lock(cache_key, wait=max(0.0, clock.remaining())):
                 stored = self._stored_since(cache_key, asked_at, body, reading, refresh)
                 if stored is not None:
                     return stored
-                with self.limiter.slot(again=True) as window:  # its call failed (or took too long): make ours
-                    page = self._call(url, body, headers, cache_key, clock, reading, window)
+                with _CallSlot(self.limiter, again=True) as slot:  # its call failed (or took too long): make ours
+                    page = self._call(url, body, headers, cache_key, clock, reading, slot)
         self.limiter.on_success()
         return PageAnswer(page, False, dt.datetime.now(dt.timezone.utc))
 
@@ -226,13 +227,16 @@ class Transport:
         return self._served(latest, body, reading, refresh)
 
     def _call(self, url: str, body: dict, headers: dict, cache_key: str, clock: _PageClock,
-              reading: _Reading, window: int) -> Page:
+              reading: _Reading, slot: _CallSlot) -> Page:
         """One paid call: allowed by the run and the budgets, recorded, and its page stored if it has rows.
 
-        A throttled answer is told to the limiter (``window``: that of the call's slot), which
-        slows every caller only when the throttle persists; the page's own retry waits in
-        :meth:`_backoff`.
+        The call slot is given back once the answer is read off the wire: classifying, reading
+        and storing it cost no call, and another page's call goes out meanwhile (the page lock
+        stays held until the page is stored). A throttled answer is told to the limiter (with
+        the window of the call's slot), which slows every caller only when the throttle
+        persists; the page's own retry waits in :meth:`_backoff`.
         """
+        slot.go()
         if clock.remaining() <= 0:  # no time left to ask again: no call, and the page ends on its throttle if any
             raise clock.throttled or clock.timeout()
         take_allowed_call()
@@ -242,13 +246,16 @@ class Transport:
         try:
             clock.start()
             self._on_call()
-            response = self._exchange(url, body, headers, clock)
+            try:
+                response = self._exchange(url, body, headers, clock)
+            finally:
+                slot.release()
             try:
                 page = reading.answer(response)
             except (errors.RateLimited, errors.FrequencyLimited) as error:
                 hinted = _retry_after(error)
                 self.limiter.on_throttled(self.settings.retry_backoff if hinted is None else hinted,
-                                          window=window, repeated=clock.throttled is not None)
+                                          window=slot.window, repeated=clock.throttled is not None)
                 clock.throttled = error
                 raise
             rows, outcome = page.row_count, OK if page.row_count else NO_ROWS
@@ -348,6 +355,38 @@ class Transport:
         exponential = min(_MAX_BACKOFF, self.settings.retry_backoff * 2 ** (state.attempt_number - 1))
         wait = hinted if hinted is not None else exponential * (0.5 + random.random() / 2)
         return max(0.0, min(wait, clock.remaining()))
+
+
+class _CallSlot:
+    """One attempt's call slot: its place in the limiter's line from the start of the attempt
+    (given near the front), the slot itself from :meth:`go` until :meth:`release` (once the
+    answer is read) or the end of the attempt, whichever comes first."""
+
+    def __init__(self, limiter: AdaptiveLimiter, *, again: bool):
+        self._limiter = limiter
+        self._again = again
+        self._turn: Turn | None = None
+        self._held = False
+        self.window = 0
+
+    def __enter__(self) -> _CallSlot:
+        self._turn = self._limiter.turn(again=self._again)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+        if self._turn is not None:
+            self._turn.leave()  # an attempt that ended without calling: the place goes to the next
+
+    def go(self) -> None:
+        assert self._turn is not None, "go() inside the with block"
+        self.window = self._turn.go()
+        self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._limiter.release()
 
 
 class _PageClock:

@@ -104,8 +104,9 @@ def team_note(with_: dict, pages: int, latency: float) -> str:
         "the same without FASTMOSS_CACHE_URL, so every machine pays for every page. Time is from the "
         "release until the last machine has written its copy, process start-up excluded. With Redis "
         f"the busiest machine made {busiest} of the {with_['calls']} calls. A machine takes a page's "
-        "team lock only inside one of its own call slots (Transport._send_once), so the calls spread "
-        "over the machines; the time still varies from run to run with how they interleave.")
+        "team lock only once the page is near the front of its own line for a call slot "
+        "(Transport._send_once), so the calls spread over the machines; the time still varies from run "
+        "to run with how they interleave.")
 
 
 def team_round(folder: Path, source: Path, cache_url: str | None) -> dict:
