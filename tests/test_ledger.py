@@ -189,3 +189,24 @@ def test_a_corrupt_ledger_file_is_moved_aside_and_a_new_one_counts(fake_env):
         assert "it was moved to usage" in client.ledger.problem and client.ledger.today() == (1, 100)
     assert [p.name for p in path.parent.glob(f"{LEDGER_FILE_NAME}.broken-*")]
     assert len(recorded()) == 1  # the new file holds the call
+
+
+def test_other_processes_see_a_fetchs_calls_settled_while_the_client_stays_open(fake_env):
+    with client_of() as client:
+        client.most_promoted("US", 28, "day", DAY, rows=500)  # 37 shops: one call, 37 rows
+        entries = recorded()  # another process reading the file, the client still open
+        assert [(e.rows, e.outcome) for e in entries] == [(37, "ok")]
+
+
+def test_settlements_written_with_a_refused_reservation_stay(fake_env):
+    from xl_fastmoss.errors import BudgetExceeded
+
+    ledger = LocalLedger(Settings.load().cache_dir, Budgets(calls=2, rows=None))
+    try:
+        for rows in (37, 0):
+            ledger.settle(ledger.reserve("most_promoted", 1, 100, "test"), rows, "ok" if rows else "no rows")
+        with pytest.raises(BudgetExceeded):
+            ledger.reserve("most_promoted", 1, 100, "test")
+        assert sorted((e.rows, e.outcome) for e in recorded()) == [(0, "no rows"), (37, "ok")]
+    finally:
+        ledger.close()

@@ -204,6 +204,7 @@ class FastMossClient:
                 tables.update(self._build_tables({q: wanted[q] for q in mine}, refresh, progress))
             finally:  # whatever happened, the asks waiting for these builds are told
                 self._settle_builds(mine, tables, refresh)
+                self.ledger.flush()  # the rows of this fetch's calls, in one write
             for query, future in theirs.items():  # after our own builds: no two asks wait for each other
                 tables[query] = future.result()
             for request in requests:

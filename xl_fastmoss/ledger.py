@@ -12,7 +12,11 @@ Budgets (``FASTMOSS_DAILY_CALLS``, ``FASTMOSS_DAILY_ROWS``; none by default) cou
 call is made, atomically across processes: the check and the reservation are one SQLite
 ``BEGIN IMMEDIATE`` transaction (one Lua script on Redis), so two processes cannot both take
 the last call. A call reserves its page size of rows; once answered, the reservation is
-corrected to the rows received (0 for a failed call). A call past a budget is refused with
+corrected to the rows received (0 for a failed call). Corrections are written with the next
+reservation, in its transaction, or by :meth:`Ledger.flush` (when a fetch ends, and before the
+ledger is read or closed): a busy refresh writes one transaction a call, not two, and a
+reservation never waits for a correction to be written. Until then a call counts its page size,
+never less. A call past a budget is refused with
 :class:`~xl_fastmoss.errors.BudgetExceeded` and never retried; answers already cached are still
 served. A call whose process died before it was answered keeps its reservation ("unfinished").
 
@@ -127,7 +131,12 @@ class Ledger(Protocol):
         ...
 
     def settle(self, reservation: Reservation, rows: int, outcome: str) -> None:
-        """Record what the call received: ``rows`` (0 when it failed) and its outcome."""
+        """Record what the call received: ``rows`` (0 when it failed) and its outcome (written by
+        the next reservation or :meth:`flush`)."""
+        ...
+
+    def flush(self) -> None:
+        """Write the settlements not written yet."""
         ...
 
     def usage(self, days: int) -> list[Usage]:
@@ -188,35 +197,61 @@ class LocalLedger:
         self._memory = folder is None
         self._lock = threading.Lock()
         self._db = self._open(folder)
+        #: (rows, outcome, entry) of calls settled since the last write; never held across a
+        #: statement, so settling never waits for a reservation in progress.
+        self._unsettled: list[tuple[int, str, object]] = []
+        self._unsettled_lock = threading.Lock()
 
     # -- recording ---------------------------------------------------------------------------
 
     def reserve(self, endpoint: str, page: int, pagesize: int, asked: str) -> Reservation:
         at = dt.datetime.now(dt.timezone.utc)
         day = local_day(at)
+        entry = None
         with self._transaction() as db:
+            self._write_settled(db)
             used_calls, used_rows = db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(rows), 0) FROM calls WHERE day = ?", (day,)).fetchone()
             refused = self.budgets.refusal(used_calls, used_rows, pagesize, day, self.scope)
-            if refused is not None:
-                raise refused
-            cursor = db.execute(
-                "INSERT INTO calls (at, day, endpoint, page, pagesize, rows, outcome, asked) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (at.isoformat(), day, endpoint, page, pagesize, pagesize,
-                                                    IN_FLIGHT, asked))
-            entry = cursor.lastrowid
+            if refused is None:
+                entry = db.execute(
+                    "INSERT INTO calls (at, day, endpoint, page, pagesize, rows, outcome, asked) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (at.isoformat(), day, endpoint, page, pagesize, pagesize,
+                                                        IN_FLIGHT, asked)).lastrowid
+        if refused is not None:  # after the commit: the settlements written with it stay
+            raise refused
         return Reservation(entry, day, endpoint, page, pagesize, asked, at, self)
 
     def settle(self, reservation: Reservation, rows: int, outcome: str) -> None:
+        with self._unsettled_lock:
+            self._unsettled.append((rows, outcome, reservation.entry))
+
+    def flush(self) -> None:
+        if not self._unsettled:
+            return
         try:
-            with self._transaction(immediate=False) as db:
-                db.execute("UPDATE calls SET rows = ?, outcome = ? WHERE id = ?", (rows, outcome, reservation.entry))
-        except FastMossError as error:  # the call was made: failing to note its rows must not fail it
+            with self._transaction() as db:
+                self._write_settled(db)
+        except FastMossError as error:  # the calls were made: failing to note their rows must not fail them
             log.warning("%s", error.message)
+
+    def _write_settled(self, db: sqlite3.Connection) -> None:
+        """Write the settlements taken so far, in the open transaction; kept for the next one if it fails."""
+        with self._unsettled_lock:
+            settled, self._unsettled = self._unsettled, []
+        if not settled:
+            return
+        try:
+            db.executemany("UPDATE calls SET rows = ?, outcome = ? WHERE id = ?", settled)
+        except BaseException:
+            with self._unsettled_lock:
+                self._unsettled[:0] = settled
+            raise
 
     # -- reading -----------------------------------------------------------------------------
 
     def usage(self, days: int) -> list[Usage]:
+        self.flush()
         with self._transaction(immediate=False) as db:
             found = db.execute(
                 "SELECT day, endpoint, COUNT(*), SUM(rows) FROM calls WHERE day >= ? "
@@ -224,6 +259,7 @@ class LocalLedger:
         return [Usage(day, endpoint, calls, rows) for day, endpoint, calls, rows in found]
 
     def entries(self, days: int) -> list[Entry]:
+        self.flush()
         with self._transaction(immediate=False) as db:
             found = db.execute(
                 "SELECT at, day, endpoint, page, pagesize, rows, outcome, asked FROM calls WHERE day >= ? "
@@ -232,6 +268,7 @@ class LocalLedger:
 
     def today(self) -> tuple[int, int]:
         day = local_day()
+        self.flush()
         with self._transaction(immediate=False) as db:
             calls, rows = db.execute(
                 "SELECT COUNT(*), COALESCE(SUM(rows), 0) FROM calls WHERE day = ?", (day,)).fetchone()
@@ -242,6 +279,7 @@ class LocalLedger:
         return f"{where} ({self.problem})" if self.problem else where
 
     def close(self) -> None:
+        self.flush()
         with self._lock:
             self._db.close()
 
@@ -278,6 +316,10 @@ class LocalLedger:
             try:
                 db = self._connect(str(self.path))
                 db.execute("PRAGMA journal_mode=WAL")
+                # A commit then waits for no disk flush (every reservation commits, inside a call
+                # slot); a crashing process loses nothing, only the machine's own crash may lose
+                # the last calls recorded. requests-cache runs its WAL file the same way.
+                db.execute("PRAGMA synchronous=NORMAL")
                 _prune(db)
                 return db
             except sqlite3.Error as error:

@@ -268,6 +268,9 @@ class TeamLedger:
         self._reachability.run(lambda: self._settle(
             keys=_day_keys(r.day), args=[str(r.entry), rows - r.pagesize, r.endpoint, entry]))
 
+    def flush(self) -> None:
+        self.local.flush()  # settlements on Redis are written at once
+
     def usage(self, days: int) -> list[Usage]:
         found = {(u.day, u.endpoint): u for u in self.local.usage(days)}
         for day in _days(days):
