@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 
 import pytest
 import requests
@@ -207,6 +208,30 @@ def test_page_locks_are_files_of_a_bounded_lock_folder_in_the_cache_folder(fake_
     locks = list((tmp_path / "cache" / LOCK_FOLDER).iterdir())
     assert 1 <= len(locks) <= 5 and all(p.name.startswith("page-") and p.suffix == ".lock" for p in locks)
     assert all(0 <= int(p.stem.split("-")[1]) < STRIPES for p in locks)
+
+
+def test_threads_of_one_process_take_turns_on_a_page_lock(tmp_path):
+    from xl_fastmoss.page_locks import PageLocks
+
+    locks = PageLocks(tmp_path)
+    held, release, tried = threading.Event(), threading.Event(), []
+
+    def holder():
+        with locks.hold("page-a", wait=0) as got:
+            tried.append(got)
+            held.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert held.wait(5)
+    with locks.hold("page-a", wait=0) as got:  # the same lock object, another thread: not held
+        tried.append(got)
+    release.set()
+    thread.join(5)
+    with locks.hold("page-a", wait=1) as got:
+        tried.append(got)
+    assert tried == [True, False, True]
 
 
 def test_a_lock_folder_that_cannot_be_made_costs_a_warning_not_a_table(fake_env, tmp_path, caplog):

@@ -31,7 +31,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import requests
 
@@ -44,6 +44,7 @@ if TYPE_CHECKING:  # imported when a cache opens, without the backends we never 
     import sqlite3
 
     import requests_cache
+    from requests_cache.backends.sqlite import SQLiteDict
     from requests_cache.models import CachedResponse
     from requests_cache.serializers import SerializerPipeline
 
@@ -54,6 +55,8 @@ STALE_KEPT = 7 * 24 * 3600
 #: Room a stored answer takes beyond its body: base64 (4/3), headers, request, JSON layout.
 _STORED_OVERHEAD = 1.5
 _STORED_SLACK = 64 * 1024
+#: Cache keys remembered (a few hundred bytes each): the pages of a few large refreshes.
+_KEYS_KEPT = 4096
 
 log = redact.logger(__name__)
 
@@ -154,9 +157,21 @@ class BackendCache:
         self.problem = problem
         self._pieces: dict[str, dict[tuple[int, int], str]] = {}
         self._pieces_lock = threading.Lock()
+        #: Keys made so far, by (URL, body as sorted JSON); the oldest go beyond _KEYS_KEPT.
+        self._keys: dict[tuple[str, str], str] = {}
+        self._keys_lock = threading.Lock()
 
     def key(self, url: str, body: dict) -> str:
-        return self.backend.create_key(requests.Request("POST", url, json=body).prepare())
+        asked = (url, json.dumps(body, sort_keys=True))
+        with self._keys_lock:
+            known = self._keys.get(asked)
+        if known is None:  # requests-cache's key normalizes a whole prepared request: about 0.5 ms
+            known = self.backend.create_key(requests.Request("POST", url, json=body).prepare())
+            with self._keys_lock:
+                self._keys[asked] = known
+                if len(self._keys) > _KEYS_KEPT:
+                    self._keys.pop(next(iter(self._keys)))
+        return known
 
     def get(self, key: str) -> CachedResponse | None:
         """The stored page, fresh or expired, or None."""
@@ -233,12 +248,16 @@ class LocalFileCache(BackendCache):
         import sqlite3  # loaded already by the cache itself; not at import time
 
         backend = self.backend
+        responses = cast("SQLiteDict", backend.responses)
         try:
-            with self._using:
-                return backend.get_response(key)
+            # Only the statement holds the connection; the answer decodes after (a page's worth
+            # of JSON), while other threads use it. Redirects are never stored: no alias lookup.
+            with self._using, responses.connection() as db:
+                row = db.execute(f"SELECT value FROM {responses.table_name} WHERE key = ?", (key,)).fetchone()
         except sqlite3.DatabaseError as error:
             self._recover(backend, error)
             return None
+        return None if row is None else responses.deserialize(key, row[0])
 
     def store(self, key: str, response: requests.Response, *, final: bool = False) -> bool:
         import sqlite3
@@ -264,7 +283,7 @@ class LocalFileCache(BackendCache):
             super().add_piece(query, page, size, key)
             return
         self._on_index("INSERT OR REPLACE INTO pieces (query, page, size, key) VALUES (?, ?, ?, ?)",
-                       (query, page, size, key))
+                       (query, page, size, key), write=True)
 
     # -- what `xl-fastmoss cache` shows and does ---------------------------------------------
 
@@ -290,7 +309,7 @@ class LocalFileCache(BackendCache):
             for _key, kind in doomed:
                 setattr(removed, kind, getattr(removed, kind) + 1)
             removed.pieces = len(self._on_index(
-                "DELETE FROM pieces WHERE key NOT IN (SELECT key FROM responses) RETURNING key", ()))
+                "DELETE FROM pieces WHERE key NOT IN (SELECT key FROM responses) RETURNING key", (), write=True))
             self._vacuum()
         for path in removed.aside:
             with contextlib.suppress(OSError):
@@ -302,7 +321,7 @@ class LocalFileCache(BackendCache):
         removed = self.inventory(settle_days=0)
         removed.aside = []
         self.backend.clear()
-        self._on_index("DELETE FROM pieces", ())
+        self._on_index("DELETE FROM pieces", (), write=True)
         self._vacuum()
         return removed
 
@@ -352,11 +371,14 @@ class LocalFileCache(BackendCache):
     def _in_memory_backend(self) -> bool:
         return ":memory:" in str(getattr(self.backend, "db_path", ":memory:"))
 
-    def _on_index(self, statement: str, parameters: tuple) -> list:
+    def _on_index(self, statement: str, parameters: tuple, *, write: bool = False) -> list:
+        """Run one statement on the piece index, on the cache's own connection: another
+        connection writing the same file would wait on SQLite's lock against the cache's writes."""
         import sqlite3
 
+        responses = cast("SQLiteDict", self.backend.responses)
         try:
-            with contextlib.closing(sqlite3.connect(self.path, timeout=10)) as db, db:
+            with self._using, responses.connection(commit=write) as db:
                 db.execute(_PIECES_TABLE)
                 return db.execute(statement, parameters).fetchall()
         except sqlite3.Error as error:

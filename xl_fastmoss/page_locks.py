@@ -20,8 +20,12 @@ import hashlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import redact
+
+if TYPE_CHECKING:  # imported when a page is first locked: the import costs a fresh process 10 ms
+    import filelock
 
 LOCK_FOLDER = "locks"
 #: Lock files at most; two pages in flight share one with a chance of about 1 in STRIPES.
@@ -40,6 +44,10 @@ class PageLocks:
         self._ready = False
         self._broken: str | None = None
         self._lock = threading.Lock()
+        #: filelock's lock object of each stripe used so far, made once: making one costs more
+        #: than taking it. Each thread holds a stripe through its own descriptor (filelock's
+        #: locks are thread-local), so threads of this process take turns on a stripe too.
+        self._stripe_locks: dict[int, filelock.FileLock] = {}
 
     @contextlib.contextmanager
     def hold(self, key: str, wait: float) -> Iterator[bool]:
@@ -48,11 +56,10 @@ class PageLocks:
         time. When the lock folder cannot be used nothing is locked, and True is yielded."""
         import filelock
 
-        path = self._path(key)
-        if path is None:
+        lock = self._stripe_lock(key)
+        if lock is None:
             yield True
             return
-        lock = filelock.FileLock(str(path))
         try:
             lock.acquire(timeout=max(0.0, wait), poll_interval=POLL_INTERVAL)
         except filelock.Timeout:
@@ -67,7 +74,10 @@ class PageLocks:
         finally:
             lock.release()
 
-    def _path(self, key: str) -> Path | None:
+    def _stripe_lock(self, key: str) -> filelock.FileLock | None:
+        """The lock of the stripe of page ``key``; None when the lock folder cannot be used."""
+        import filelock
+
         if not self._ready and self._broken is None:
             try:
                 self.folder.mkdir(exist_ok=True)
@@ -77,7 +87,11 @@ class PageLocks:
         if self._broken is not None:
             return None
         stripe = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % STRIPES
-        return self.folder / f"page-{stripe:04d}.lock"
+        with self._lock:
+            lock = self._stripe_locks.get(stripe)
+            if lock is None:
+                lock = self._stripe_locks[stripe] = filelock.FileLock(str(self.folder / f"page-{stripe:04d}.lock"))
+        return lock
 
     def _give_up(self, error: OSError) -> None:
         with self._lock:
