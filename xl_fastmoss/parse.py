@@ -109,13 +109,15 @@ def rows_to_frame(rows: list, endpoint: Endpoint, first_rank: int = 1,
 def rows_and_warnings(rows: list, endpoint: Endpoint,
                       first_rank: int = 1) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
     """:func:`rows_to_frame`, with each warning beside the rank of the row it is about."""
-    values: dict[str, list] = {c.name: [] for c in COLUMNS}
-    found: list[tuple[int, str]] = []
-    for i, row in enumerate(rows):
-        rank = first_rank + i
-        warnings: list[str] = []
-        _flatten(row, rank, warnings, values)
-        found += [(rank, text) for text in warnings]
+    if all(type(row) is dict and type(row.get("shop_info")) is dict for row in rows):
+        values, found = _read_by_column(rows, first_rank)
+    else:
+        values, found = {c.name: [] for c in COLUMNS}, []
+        for i, row in enumerate(rows):
+            rank = first_rank + i
+            warnings: list[str] = []
+            _flatten(row, rank, warnings, values)
+            found += [(rank, text) for text in warnings]
     # Arrays, not Series: a frame made of Series aligns their indexes first, which costs more
     # than reading the rows.
     data = {c: pd.array(values[c], dtype=column(c).dtype) for c in columns_for(endpoint)}  # type: ignore[call-overload]
@@ -133,6 +135,52 @@ _READERS = tuple((c, c.source, _ID if c.kind is ID else _PERCENT if c.kind is RA
                  for c in COLUMNS[1:])
 
 
+def _read_by_column(rows: list[dict], first_rank: int) -> tuple[dict[str, list], list[tuple[int, str]]]:
+    """The columns of rows that are all objects with a shop_info object, a column at a time: a
+    column whose every value has the documented plain type is read in one pass; any other is
+    read value by value as :func:`_flatten` reads it, with the same warnings in the same order."""
+    values: dict[str, list] = {"rank": list(range(first_rank, first_rank + len(rows)))}
+    found: list[tuple[int, int, str]] = []
+    for order, (read, path, fast) in enumerate(_READERS):
+        if len(path) == 1:
+            raw = [row.get(path[0]) for row in rows]
+        elif len(path) == 2:  # every row's first object is a dict here only for shop_info
+            outer, inner = path
+            raw = [part.get(inner) if type(part := row.get(outer)) is dict else _lookup(row, path) for row in rows]
+        else:
+            raw = [_lookup(row, path) for row in rows]
+        if read.name == "currency":
+            raw = [value or _lookup(row, ("shop_info", "currency")) for value, row in zip(raw, rows, strict=True)]
+        plain = _plain_column(fast, raw)
+        if plain is not None:
+            values[read.name] = plain
+            continue
+        column_values = values[read.name] = []
+        for i, value in enumerate(raw):
+            warnings: list[str] = []
+            column_values.append(_value(read, fast, value, first_rank + i, warnings))
+            found += [(first_rank + i, order, text) for text in warnings]
+    found.sort(key=lambda warning: warning[:2])  # a row's warnings in column order, as _flatten gives them
+    return values, [(rank, text) for rank, _order, text in found]
+
+
+def _plain_column(fast: int, raw: list) -> list | None:
+    """The column's values when each has the plain type the API documents or is null (a blank,
+    no warning: see _value and _read), else None."""
+    if fast == _TEXT and all(type(v) is str or v is None for v in raw):
+        return raw
+    if fast == _WHOLE and all((type(v) is int and -_INT64_MAX <= v <= _INT64_MAX) or v is None for v in raw):
+        return raw
+    if fast == _DECIMAL and all(((type(v) is float or type(v) is int) and -1e308 < v < 1e308) or v is None
+                                for v in raw):
+        return [None if v is None else float(v) for v in raw]
+    if fast == _PERCENT and all((type(v) is str and _PLAIN_PERCENT.fullmatch(v)) or v is None for v in raw):
+        return [None if v is None else float(v.removesuffix("%") + "e-2") for v in raw]
+    if fast == _ID and all(type(v) is int or (type(v) is str and v.isdigit()) or v is None for v in raw):
+        return [None if v is None else str(v) for v in raw]
+    return None
+
+
 def _flatten(row: object, rank: int, warnings: list[str], values: dict[str, list]) -> None:
     """Append the row's value of each column to ``values`` (blanks where it cannot be read)."""
     values["rank"].append(rank)
@@ -144,26 +192,27 @@ def _flatten(row: object, rank: int, warnings: list[str], values: dict[str, list
     if not isinstance(row.get("shop_info"), dict):
         warnings.append(f"rank {rank}: shop_info missing; shop columns left blank")
     for read, path, fast in _READERS:
-        value: object = row
-        for key in path:
-            value = value.get(key) if isinstance(value, dict) else None
+        value = _lookup(row, path)
         if read.name == "currency":
             value = value or _lookup(row, ("shop_info", "currency"))
-        out = values[read.name]
-        if fast == _TEXT and type(value) is str:
-            out.append(value)
-        elif fast == _WHOLE and type(value) is int and -_INT64_MAX <= value <= _INT64_MAX:
-            out.append(value)
-        elif fast == _DECIMAL and (type(value) is float or type(value) is int) and -1e308 < value < 1e308:
-            out.append(float(value))
-        elif fast == _PERCENT and type(value) is str and _PLAIN_PERCENT.fullmatch(value):
-            out.append(float(value.removesuffix("%") + "e-2"))
-        elif fast == _ID and (type(value) is int or (type(value) is str and value.isdigit())):
-            out.append(str(value))
-        elif read.kind is ID:
-            out.append(_seller_id(value, rank, warnings))
-        else:
-            out.append(_read(read, value, rank, warnings))
+        values[read.name].append(_value(read, fast, value, rank, warnings))
+
+
+def _value(read: Column, fast: int, value: object, rank: int, warnings: list[str]) -> object:
+    """One field's value in its column's type; a blank, with a warning, where it cannot be read."""
+    if fast == _TEXT and type(value) is str:
+        return value
+    if fast == _WHOLE and type(value) is int and -_INT64_MAX <= value <= _INT64_MAX:
+        return value
+    if fast == _DECIMAL and (type(value) is float or type(value) is int) and -1e308 < value < 1e308:
+        return float(value)
+    if fast == _PERCENT and type(value) is str and _PLAIN_PERCENT.fullmatch(value):
+        return float(value.removesuffix("%") + "e-2")
+    if fast == _ID and (type(value) is int or (type(value) is str and value.isdigit())):
+        return str(value)
+    if read.kind is ID:
+        return _seller_id(value, rank, warnings)
+    return _read(read, value, rank, warnings)
 
 
 def _lookup(row: dict, path: tuple[str, ...]) -> object:
