@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import threading
@@ -157,21 +158,14 @@ class BackendCache:
         self.problem = problem
         self._pieces: dict[str, dict[tuple[int, int], str]] = {}
         self._pieces_lock = threading.Lock()
-        #: Keys made so far, by (URL, body as sorted JSON); the oldest go beyond _KEYS_KEPT.
-        self._keys: dict[tuple[str, str], str] = {}
-        self._keys_lock = threading.Lock()
+        # requests-cache's key normalizes a whole prepared request (about 0.5 ms): made once a body.
+        self._key_of = functools.lru_cache(maxsize=_KEYS_KEPT)(self._make_key)
 
     def key(self, url: str, body: dict) -> str:
-        asked = (url, json.dumps(body, sort_keys=True))
-        with self._keys_lock:
-            known = self._keys.get(asked)
-        if known is None:  # requests-cache's key normalizes a whole prepared request: about 0.5 ms
-            known = self.backend.create_key(requests.Request("POST", url, json=body).prepare())
-            with self._keys_lock:
-                self._keys[asked] = known
-                if len(self._keys) > _KEYS_KEPT:
-                    self._keys.pop(next(iter(self._keys)))
-        return known
+        return self._key_of(url, json.dumps(body, sort_keys=True))
+
+    def _make_key(self, url: str, body_json: str) -> str:
+        return self.backend.create_key(requests.Request("POST", url, json=json.loads(body_json)).prepare())
 
     def get(self, key: str) -> CachedResponse | None:
         """The stored page, fresh or expired, or None."""
@@ -379,7 +373,6 @@ class LocalFileCache(BackendCache):
         responses = cast("SQLiteDict", self.backend.responses)
         try:
             with self._using, responses.connection(commit=write) as db:
-                db.execute(_PIECES_TABLE)
                 return db.execute(statement, parameters).fetchall()
         except sqlite3.Error as error:
             log.warning("the piece index of %s cannot be used (%s)", self.path, _reason(error))
@@ -457,7 +450,10 @@ class LocalFileCache(BackendCache):
             return requests_cache.SQLiteCache(use_memory=True, serializer=serializer)
         # Opening creates the tables: a file that is not SQLite, or truncated, fails here. Damage
         # further in is found by the read or write that meets it (see get and store).
-        return requests_cache.SQLiteCache(path, wal=True, serializer=serializer)
+        backend = requests_cache.SQLiteCache(path, wal=True, serializer=serializer)
+        with backend.responses.connection(commit=True) as db:
+            db.execute(_PIECES_TABLE)
+        return backend
 
 
 @dataclass

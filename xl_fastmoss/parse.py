@@ -144,7 +144,7 @@ def _read_by_column(rows: list[dict], first_rank: int) -> tuple[dict[str, list],
     for order, (read, path, fast) in enumerate(_READERS):
         if len(path) == 1:
             raw = [row.get(path[0]) for row in rows]
-        elif len(path) == 2:  # every row's first object is a dict here only for shop_info
+        elif len(path) == 2:  # shop_info's fields: _lookup's walk, inlined for the plain case
             outer, inner = path
             raw = [part.get(inner) if type(part := row.get(outer)) is dict else _lookup(row, path) for row in rows]
         else:
