@@ -596,6 +596,27 @@ def test_latency_is_slept_in_each_handler_so_concurrent_calls_overlap(server):
     assert 0.3 <= elapsed < 1.0
 
 
+def test_an_answer_made_during_the_latency_is_not_sent_once_the_data_moved_on(server):
+    """The page is made while the latency passes; a revision (or day) changed meanwhile gets the
+    answer of the new data, as when the page was made after the wait."""
+    body = {"filter": {"region": "US", "category_id": 14, "date_info": {"type": "day", "value": "2026-04-01"}},
+            "pagesize": 20}
+    before = post(server, MOST_PROMOTED, body).json()["data"]["list"]
+    server.revision = 1
+    moved_on = post(server, MOST_PROMOTED, body).json()["data"]["list"]
+    server.revision = 0
+    server.latency = 0.5
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            answer = pool.submit(post, server, MOST_PROMOTED, body)
+            while server.call_count < 3:  # the call was read: its answer is being made or waits
+                time.sleep(0.01)
+            server.revision = 1
+            assert answer.result().json()["data"]["list"] == moved_on != before
+    finally:
+        server.revision = 0
+
+
 # -- call log ------------------------------------------------------------------------------
 
 

@@ -13,7 +13,10 @@ Request handling, in order::
     period not completed .. code 0, empty list, total 0
     otherwise ............. code 0, one page of the ranking from ``data.ranking``
 
-``latency`` is added to every call, in the handler's own thread, so concurrent calls overlap.
+``latency`` is how long every call takes to be answered, from its request read to its answer
+sent, in the handler's own thread, so concurrent calls overlap. A ranking's page is made during
+that wait, as a vendor's latency includes its own work: the fake's time spent encoding answers
+is not added to the latency (unless making the answer takes longer than the latency).
 Every call is recorded in ``calls``; the Authorization header never is, and no answer repeats
 it except ECHO_AUTH's, whose point that is.
 
@@ -446,6 +449,14 @@ class _HTTPServer(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+@dataclass(frozen=True)
+class _ReadyAnswer:
+    asked: tuple[dt.date, int]
+    status: int
+    code: int | None
+    body: bytes
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # Headers and body go out in two writes; with Nagle's algorithm the second waits for the
@@ -482,9 +493,11 @@ class _Handler(BaseHTTPRequestHandler):
             authorized=fake._is_authorized(self.headers.get("Authorization")),
         )
         fake._record(self._call)
-        if fake._pause(fake.latency):
-            return self._drop()
+        read_at = time.monotonic()
         spec = data.RANKINGS.get(path)
+        ready = self._ready_answer(spec, body) if post and fake.latency and self._call.authorized else None
+        if fake._pause(fake.latency - (time.monotonic() - read_at)):
+            return self._drop()
         if not post:
             queued = None
             if spec is not None and self._call.authorized:
@@ -500,9 +513,22 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_json(401, _error(401, "invalid api key"))
         queued = fake._take_fault(self._call)
         if queued is None:
+            if ready is not None and ready.asked == (fake._vendor_today(), fake.revision):
+                self._call.status, self._call.code = ready.status, ready.code
+                return self._send(ready.status, ready.body, _JSON_TYPE)
             return self._send_json(*_answer(spec, body, fake._vendor_today(), fake.revision))
         self._call.fault = queued.fault.name
         self._apply_fault(queued, spec, body)
+
+    def _ready_answer(self, spec: data.RankingSpec | None, body: object) -> _ReadyAnswer | None:
+        """The answer a call with no fault will get, made while its latency passes; it is sent
+        only if the vendor's day and the data's revision are still those it was made for."""
+        if spec is None:
+            return None
+        fake = self.server.fake
+        asked = (fake._vendor_today(), fake.revision)
+        status, payload = _answer(spec, body, *asked)
+        return _ReadyAnswer(asked, status, payload["code"], _encode(payload))
 
     def _apply_fault(self, queued: _QueuedFault, spec: data.RankingSpec, body: object) -> None:
         fault, params = queued.fault, queued.params
