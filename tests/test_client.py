@@ -66,6 +66,21 @@ def test_another_process_sees_the_same_persistent_cache(client, server):
     assert result.from_cache and len(result.frame) == 300
 
 
+def test_a_table_the_cache_holds_is_read_in_the_askers_own_thread(client, server):
+    """A UDF server reading a refreshed workbook's pages hands none of them to a page thread."""
+    def page_threads() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name.startswith("fastmoss-page")}
+
+    client.most_promoted("US", 14, "day", DAY, rows=300)
+    before = page_threads()  # the first client's
+    with FastMossClient(client.settings) as other:
+        result = other.most_promoted("US", 14, "day", DAY, rows=300)
+        assert page_threads() <= before
+        assert other.stats.pages_from_cache == 3
+    assert server.call_count == 3
+    assert result.from_cache and list(result.frame["rank"]) == list(range(1, 301))
+
+
 def test_a_card_then_its_full_table_from_the_cache_are_the_rows_of_one_ranking(client, server):
     whole = client.most_promoted("US", 14, "day", DAY, rows=300).frame
     with FastMossClient(client.settings) as other:  # nothing in memory: every page from the cache

@@ -344,11 +344,24 @@ class FastMossClient:
     def _piece_future(self, query: RankingQuery, piece: Piece, refresh: bool) -> Future:
         """The answer for one piece, shared with any identical request already in flight.
 
-        The page is fetched in the context of the asker (:mod:`.asking`), so the ledger
-        records what asked for it.
+        A page the cache serves (unless refreshing) is read in the asker's thread: handing it
+        to another thread would only add the wait for that thread to take it and give it back.
+        Any other page is fetched by the pool in the context of the asker (:mod:`.asking`), so
+        the ledger records what asked for it.
         """
         body = query.body(piece.page, piece.size)
         key = (query.endpoint.path, json.dumps(body, sort_keys=True), refresh)
+        with self._in_flight_lock:
+            shared = self._in_flight.get(key)
+        if shared is not None:
+            return shared
+        if not refresh:
+            served = self.transport.cached_answer(query.endpoint, body, first_rank=piece.first)
+            if served is not None:
+                self._count_page(served)
+                done: Future = Future()
+                done.set_result(served)
+                return done
         with self._in_flight_lock:
             shared = self._in_flight.get(key)
             if shared is not None:
@@ -367,9 +380,12 @@ class FastMossClient:
 
     def _fetch_page(self, endpoint: Endpoint, body: dict, first_rank: int, refresh: bool) -> PageAnswer:
         answer = self.transport.post(endpoint, body, first_rank=first_rank, refresh=refresh)
+        self._count_page(answer)
+        return answer
+
+    def _count_page(self, answer: PageAnswer) -> None:
         if answer.from_cache and not answer.stale_reason:
             self.stats.count("pages_from_cache")
-        return answer
 
     def _expired(self, result: RankingResult) -> bool:
         if is_final(result.query.body(1), result.fetched_at, self.settings.settle_days):

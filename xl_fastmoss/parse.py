@@ -11,11 +11,11 @@ import math
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import TypeGuard
+from typing import Any, TypeGuard
 
 import pandas as pd
 
-from .columns import COLUMNS, ID, RATE, Column, column, columns_for
+from .columns import COLUMNS, ID, RATE, Column, columns_for
 from .endpoints import Endpoint
 from .errors import InvalidResponse
 
@@ -120,9 +120,13 @@ def rows_and_warnings(rows: list, endpoint: Endpoint,
             found += [(rank, text) for text in warnings]
     # Arrays, not Series: a frame made of Series aligns their indexes first, which costs more
     # than reading the rows.
-    data = {c: pd.array(values[c], dtype=column(c).dtype) for c in columns_for(endpoint)}  # type: ignore[call-overload]
+    data = {c: pd.array(values[c], dtype=_DTYPES[c]) for c in columns_for(endpoint)}
     return pd.DataFrame(data, columns=list(data)), found
 
+
+#: Each column's pandas dtype, looked up once: a dtype given by name is looked up in pandas'
+#: registry on every call, which costs as much as building the array.
+_DTYPES: dict[str, Any] = {c.name: pd.api.types.pandas_dtype(c.dtype) for c in COLUMNS}
 
 # How each column's value is read when it already has the plain type the API documents; any
 # other value takes the general path (_read, _seller_id), which blanks it with a warning.

@@ -121,12 +121,12 @@ class Transport:
             f"FastMoss answered no rows for a page that had rows before (the empty answer was "
             f"not kept){_request_id_text(answer.page.request_id)}"), empty=answer)
 
-    def cached_answer(self, endpoint: Endpoint, body: dict, *, refresh: bool = False,
+    def cached_answer(self, endpoint: Endpoint, body: dict, *, first_rank: int = 1, refresh: bool = False,
                       stale: bool = False) -> PageAnswer | None:
         """The page :meth:`post` would answer without a call (None when it would call): the
-        estimate asks this. With ``stale``, any readable stored copy (what it said of the
-        ranking's length is a good guess)."""
-        _url, key, reading = self._asking(endpoint, body, 1)
+        estimate asks this, and the client before it hands a page to a thread. With ``stale``,
+        any readable stored copy (what it said of the ranking's length is a good guess)."""
+        _url, key, reading = self._asking(endpoint, body, first_rank)
         cached = self.cache.get(key)
         if stale:
             page = self._stored_page(key, cached, reading)
