@@ -8,6 +8,7 @@ ranking compared with an earlier one, or a shop's history: each is a job of
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, overload
@@ -66,11 +67,18 @@ class RefreshPlan:
 @dataclass
 class TableOutcome:
     table: PlannedTable
-    rows: list[list] | None = None
     result: RankingResult | HistoryResult | None = None
     error: str | None = None
     #: Why the fresh fetch failed, as the error says it (no cell address): set with ``error``.
     reason: str | None = None
+
+    @functools.cached_property
+    def rows(self) -> list[list] | None:
+        """The cells the table fills (None when it failed), shaped when first asked: the headless
+        refresh writes them; Excel's refresh only reports failures, its cells recalculate."""
+        if self.error is not None or self.result is None:
+            return None
+        return self.table.call.rows(self.result)
 
 
 def plan_refresh(cells: Iterable[FmCell]) -> RefreshPlan:
@@ -91,7 +99,7 @@ def plan_refresh(cells: Iterable[FmCell]) -> RefreshPlan:
 
 def fetch_plan(plan: RefreshPlan, client: FastMossClient, *, refresh: bool = True,
                progress: ProgressCallback | None = None) -> list[TableOutcome]:
-    """Fetch every table of ``plan``, wave by wave, all tables of a wave at once; shape each cell's rectangle."""
+    """Fetch every table of ``plan``, wave by wave, all tables of a wave at once."""
     jobs = [table.call.job(refresh) for table in plan.tables]
     run_jobs(client, jobs, progress=progress)
     outcomes = []
@@ -106,7 +114,7 @@ def fetch_plan(plan: RefreshPlan, client: FastMossClient, *, refresh: bool = Tru
             outcomes.append(TableOutcome(
                 table, result=result, error=f"{table.address}: {error_text(FastMossError(reason))}", reason=reason))
         else:
-            outcomes.append(TableOutcome(table, rows=table.call.rows(result), result=result))
+            outcomes.append(TableOutcome(table, result=result))
     return outcomes
 
 
