@@ -252,3 +252,39 @@ def test_a_place_in_line_is_given_near_the_front_and_a_place_left_moves_the_line
     limiter.release()
     limiter.release()
     assert limiter.in_flight == 0
+
+
+def test_every_caller_is_woken_in_turn_whatever_mix_of_leaving_asking_again_and_throttles():
+    """A change wakes only the callers near the front of a line; none may be left waiting."""
+    import random
+    import time
+
+    limiter = AdaptiveLimiter(4, sleep=lambda _s: None)
+    finished, peak, lock = [], [0], threading.Lock()
+
+    def caller(n: int) -> None:
+        pick = random.Random(n)
+        for _ in range(20):
+            turn = limiter.turn(again=pick.random() < 0.2)
+            if pick.random() < 0.3:  # found its page in the cache meanwhile
+                turn.leave()
+                continue
+            window = turn.go()
+            with lock:
+                peak[0] = max(peak[0], limiter.in_flight)
+            time.sleep(0.002)  # the call: the others queue up meanwhile
+            limiter.release()
+            if pick.random() < 0.2:
+                limiter.on_throttled(0.0, window=window, repeated=True)
+            else:
+                limiter.on_success()
+        finished.append(n)
+
+    threads = [threading.Thread(target=caller, args=(n,), daemon=True) for n in range(24)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 20
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    assert sorted(finished) == list(range(24)) and limiter.in_flight == 0
+    assert peak[0] <= 4

@@ -62,7 +62,9 @@ class AdaptiveLimiter:
         self._asked_again = _Line()
         self._clock = clock
         self._sleep = sleep
-        self._condition = threading.Condition()
+        #: Guards the state; each waiting caller waits on its own condition of this lock, and a
+        #: change wakes only the callers it may let go (see _wake), not every waiting thread.
+        self._lock = threading.Lock()
 
     @property
     def limit(self) -> int:
@@ -80,7 +82,7 @@ class AdaptiveLimiter:
     @property
     def pause_left(self) -> float:
         """Seconds until new calls may go out again (0 when there is no pause)."""
-        with self._condition:
+        with self._lock:
             return max(0.0, self._paused_until - self._clock())
 
     @contextmanager
@@ -105,9 +107,9 @@ class AdaptiveLimiter:
         waits for the slot itself, and :meth:`Turn.leave` gives the place up."""
         turn = Turn(self, self._asked_again if again else self._first_asks)
         try:
-            with self._condition:
+            with self._lock:
                 while not turn.line.near_front(turn.ticket, self.limit):
-                    self._condition.wait()
+                    turn.wait()
         except BaseException:
             turn.leave()
             raise
@@ -116,21 +118,28 @@ class AdaptiveLimiter:
     def _go(self, turn: Turn) -> int:
         line, ticket = turn.line, turn.ticket
         while True:
-            with self._condition:
+            with self._lock:
                 while not self._may_go(line, ticket):
-                    self._condition.wait()
+                    turn.wait()
                 wait = min(self._paused_until - self._clock(), self.max_pause)
                 if wait <= 0:
                     self._in_flight += 1
                     line.next_turn()
-                    self._condition.notify_all()
+                    self._wake()
                     return self._window
             self._sleep(wait)  # first in line sleeps out the pause; the others wait their turn
 
     def _leave(self, turn: Turn) -> None:
-        with self._condition:
+        with self._lock:
             turn.line.give_up(turn.ticket)
-            self._condition.notify_all()
+            self._wake()
+
+    def _wake(self) -> None:
+        """Wake the callers whose wait the change just made (the lock held) may have ended: only
+        callers near the front of a line wait for anything but their place, and a caller further
+        back waits for a place until the line moves up to it."""
+        for line in (self._asked_again, self._first_asks):
+            line.wake_front(self.limit)
 
     def _may_go(self, line: _Line, ticket: int) -> bool:
         """Whether ``ticket`` of ``line`` is served next and a slot is free; the condition is held."""
@@ -139,16 +148,16 @@ class AdaptiveLimiter:
         return line is self._asked_again or not self._asked_again.waiting
 
     def release(self) -> None:
-        with self._condition:
+        with self._lock:
             self._in_flight = max(0, self._in_flight - 1)
-            self._condition.notify_all()
+            self._wake()
 
     def on_success(self) -> None:
-        with self._condition:
+        with self._lock:
             self._pauses_in_a_row = 0
             if self._limit < self.maximum:
                 self._limit = min(self.maximum, self._limit + 1 / self.limit)
-                self._condition.notify_all()
+                self._wake()
 
     def on_throttled(self, pause: float, *, window: int | None = None, repeated: bool = True) -> None:
         """The vendor throttled a call of ``window`` (None: the current one); ``repeated`` when
@@ -161,7 +170,7 @@ class AdaptiveLimiter:
         """
         if not (isinstance(pause, (int, float)) and math.isfinite(pause) and pause >= 0):
             pause = self.max_pause
-        with self._condition:
+        with self._lock:
             if not repeated or (window is not None and window != self._window):
                 return
             self._window += 1
@@ -181,9 +190,18 @@ class Turn:
     def __init__(self, limiter: AdaptiveLimiter, line: _Line):
         self._limiter = limiter
         self.line = line
-        with limiter._condition:
+        self._wakeup = threading.Condition(limiter._lock)
+        with limiter._lock:
             self.ticket = line.take()
         self._done = False
+
+    def wait(self) -> None:
+        """Wait to be woken (the limiter's lock held, and released meanwhile)."""
+        self.line.waiters[self.ticket] = self._wakeup
+        try:
+            self._wakeup.wait()
+        finally:
+            del self.line.waiters[self.ticket]
 
     def go(self) -> int:
         """Wait for the slot (in turn, after any pause); gives its window. The caller releases it."""
@@ -209,6 +227,8 @@ class _Line:
         self.tickets = 0
         self.serving = 0
         self._abandoned: set[int] = set()
+        #: The condition each waiting caller waits on, by ticket.
+        self.waiters: dict[int, threading.Condition] = {}
 
     @property
     def waiting(self) -> bool:
@@ -221,6 +241,13 @@ class _Line:
     def near_front(self, ticket: int, places: int) -> bool:
         """Whether ``ticket`` is among the next ``places`` served (places given up still count)."""
         return ticket - self.serving < places
+
+    def wake_front(self, places: int) -> None:
+        """Wake the waiting callers among the next ``places`` served."""
+        for ticket in range(self.serving, self.serving + places):
+            waiter = self.waiters.get(ticket)
+            if waiter is not None:
+                waiter.notify()
 
     def next_turn(self) -> None:
         """Serve the next ticket, skipping those whose callers gave up."""
