@@ -296,7 +296,8 @@ class FastMossClient:
                 piece = Piece(page, size)
                 if not (1 <= size <= PAGE_SIZE and page >= 1 and piece.last <= MAX_ROWS) or piece.first > rows:
                     continue
-                if self.transport.cached_answer(query.endpoint, query.body(page, size), refresh=refresh) is not None:
+                if self.transport.cached_answer(query.endpoint, query.body(page, size), first_rank=piece.first,
+                                                refresh=refresh) is not None:
                     held.append(piece)
         return plan_pieces(rows, self.settings.page_rows, held)
 

@@ -103,15 +103,17 @@ def _query_estimate(client: FastMossClient, query: RankingQuery, rows: int, refr
     transport = client.transport
     pieces = client.plan_table(query, rows, refresh=refresh)
     first = pieces[0]
-    served = transport.cached_answer(query.endpoint, query.body(first.page, first.size), refresh=refresh)
-    known = served or transport.cached_answer(query.endpoint, query.body(first.page, first.size), stale=True)
+    first_body = query.body(first.page, first.size)
+    served = transport.cached_answer(query.endpoint, first_body, first_rank=first.first, refresh=refresh)
+    known = served or transport.cached_answer(query.endpoint, first_body, first_rank=first.first, stale=True)
     total = known.page.total if known is not None else None
     if known is not None:
         pieces = within(pieces, total, known.page.row_count)
     found = QueryEstimate(query, rows, length_known=total is not None)
     for piece in pieces:
         if piece == first and served is not None or piece != first and transport.cached_answer(
-                query.endpoint, query.body(piece.page, piece.size), refresh=refresh) is not None:
+                query.endpoint, query.body(piece.page, piece.size), first_rank=piece.first,
+                refresh=refresh) is not None:
             found.cached += 1
             continue
         expected = piece.size if total is None else max(0, min(piece.size, total - piece.first + 1))

@@ -142,7 +142,7 @@ class AdaptiveLimiter:
             line.wake_front(self.limit)
 
     def _may_go(self, line: _Line, ticket: int) -> bool:
-        """Whether ``ticket`` of ``line`` is served next and a slot is free; the condition is held."""
+        """Whether ``ticket`` of ``line`` is served next and a slot is free; the lock is held."""
         if ticket != line.serving or self._in_flight >= self.limit:
             return False
         return line is self._asked_again or not self._asked_again.waiting
@@ -221,7 +221,7 @@ class Turn:
 
 
 class _Line:
-    """One first-come-first-served line of callers, by ticket; its limiter's condition guards it."""
+    """One first-come-first-served line of callers, by ticket; its limiter's lock guards it."""
 
     def __init__(self) -> None:
         self.tickets = 0
