@@ -39,12 +39,16 @@ def test_registry_is_in_the_order_of_the_report(scenarios):
     assert [scenarios.scenario_name(s) for s in scenarios.SCENARIOS] == REPORT_ORDER
 
 
+#: Modules of benchmarks.children that the children import, not programs of their own.
+CHILDREN_SHARED = {"watchdog", "resident"}
+
+
 def test_every_child_a_scenario_names_is_a_module_with_a_main(scenarios):
     named = {value for module in scenario_modules(scenarios) for value in vars(module).values()
              if isinstance(value, str) and value.startswith("benchmarks.children.")}
     children = importlib.import_module("benchmarks.children")
     programs = {f"{children.__name__}.{info.name}" for info in pkgutil.iter_modules(children.__path__)
-                if info.name != "watchdog"}
+                if info.name not in CHILDREN_SHARED}
     assert named == programs
     for name in named:
         assert callable(importlib.import_module(name).main), name

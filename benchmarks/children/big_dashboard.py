@@ -42,11 +42,11 @@ import datetime as dt  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
-import resource  # noqa: E402
 import threading  # noqa: E402
 import tracemalloc  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 
+from benchmarks.children.resident import peak_rss as rss_peak  # noqa: E402
 from benchmarks.children.watchdog import arm_watchdog  # noqa: E402
 from benchmarks.naive import naive_cell  # noqa: E402
 from benchmarks.tables import DAY, MONTH, PAGE_SIZE, PATHS, WEEK, Table  # noqa: E402
@@ -98,11 +98,6 @@ def big_dashboard() -> list[tuple[str, str, Table]]:
             if len(cells) < FORMULAS:
                 cells.append((sheet, f"A{1 + 14 * number}", table))
     return cells
-
-
-def rss_peak() -> int:
-    """The most resident memory this process held so far, in bytes (Linux counts KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
 def show(table: Table) -> list[list]:

@@ -9,26 +9,13 @@ base_rss (the peak before the call: imports and the client).
 
 import argparse
 import json
-import resource
-import sys
 import time
 
+from benchmarks.children.resident import peak_rss
 from benchmarks.children.watchdog import arm_watchdog
 from benchmarks.tables import DAY
 from xl_fastmoss import FastMossClient, Settings
 from xl_fastmoss.errors import FastMossError
-
-
-def peak_rss() -> int:
-    """The most this process has held resident so far, in bytes.
-
-    On Linux, VmHWM: ru_maxrss would include the parent's peak, which Linux carries over at exec.
-    """
-    if sys.platform.startswith("linux"):
-        with open("/proc/self/status") as status:
-            return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM:"))
-    scale = 1 if sys.platform == "darwin" else 1024  # bytes on macOS, KiB elsewhere
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -45,7 +45,7 @@ def run(bench: Bench) -> None:
         errors.append(f"{label.split('.')[0]}: {child['error']}")
     bench.notes.append(
         "9. One fetch in a fresh child process (max_retries 0), the fault queued on the fake; peak RSS is "
-        "the child's ru_maxrss, imports and client included (the call's own growth in brackets). Naive "
+        "the child's own (VmHWM on Linux), imports and client included (the call's own growth in brackets). Naive "
         "`requests` code is not run here: it reads the whole body (the bomb inflates past 2 GB; the drip "
         "takes a day). What each child was told: " + "; ".join(errors) + ".")
 
