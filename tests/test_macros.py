@@ -281,17 +281,19 @@ def test_a_refresh_within_the_threshold_asks_nothing(excel, server, monkeypatch,
     assert confirmations(excel) == [] and server.call_count == 4
 
 
-def test_a_refresh_beyond_what_is_left_of_the_budget_asks_even_below_the_threshold(excel, server, monkeypatch):
+@pytest.mark.parametrize(("budget", "left_text"), [(6, "2 calls are"), (5, "1 call is")])
+def test_a_refresh_beyond_what_is_left_of_the_budget_asks_even_below_the_threshold(
+        excel, server, monkeypatch, budget, left_text):
     excel, book = excel
     set_udf_server(book, True)  # in this process, on the morning the cells were calculated
-    monkeypatch.setenv("FASTMOSS_DAILY_CALLS", "6")  # the cells took 4 of them on opening
+    monkeypatch.setenv("FASTMOSS_DAILY_CALLS", str(budget))  # the cells took 4 of them on opening
     confirm_above(monkeypatch, 50)
     server.revision += 1
     server.reset_calls()
     excel.click_in_message_box("ok")
     run(excel, book)
     (asked,) = confirmations(excel)
-    assert "Only 2 calls are left of today's budget of 6: calls past a budget are refused" in asked.text
-    assert server.call_count == 2
+    assert f"Only {left_text} left of today's budget of {budget}: calls past a budget are refused" in asked.text
+    assert server.call_count == budget - 4
     lines = report(excel, book)
-    assert "failed" in lines[0] and any("the daily budget of 6 calls is used up" in line for line in lines[1:])
+    assert "failed" in lines[0] and any(f"the daily budget of {budget} calls is used up" in line for line in lines[1:])

@@ -185,9 +185,9 @@ def _confirmed(book, client: FastMossClient, cost: Estimate, scope: str) -> bool
         except FastMossError:  # the ledger cannot be read: each call still checks the budgets
             used_calls, used_rows = 0, 0
         if budgets.calls is not None and cost.calls > budgets.calls - used_calls:
-            over.append(f"{max(0, budgets.calls - used_calls):,} calls are left of today's budget of {budgets.calls:,}")
+            over.append(_left(budgets.calls - used_calls, "call", budgets.calls))
         if budgets.rows is not None and cost.rows > budgets.rows - used_rows:
-            over.append(f"{max(0, budgets.rows - used_rows):,} rows are left of today's budget of {budgets.rows:,}")
+            over.append(_left(budgets.rows - used_rows, "row", budgets.rows))
     if cost.calls <= client.settings.confirm_calls and not over:
         return True
     text = (f"This refresh{scope} will make about {cost.calls:,} API calls ({cost.rows:,} rows) for "
@@ -197,6 +197,13 @@ def _confirmed(book, client: FastMossClient, cost: Estimate, scope: str) -> bool
     text += ("\n\nFetch them now? (Cancel fetches nothing; FASTMOSS_CONFIRM_CALLS sets when this is asked, "
              f"now above {client.settings.confirm_calls:,} calls.)")
     return book.app.alert(text, title=CONFIRM_TITLE, buttons="ok_cancel", mode="info") == "ok"
+
+
+def _left(left: int, unit: str, budget: int) -> str:
+    """What is left of a daily budget, in words: "1 call is left of today's budget of 6"."""
+    left = max(0, left)
+    counted = f"{left:,} {unit} is" if left == 1 else f"{left:,} {unit}s are"
+    return f"{counted} left of today's budget of {budget:,}"
 
 
 def _recalculate(book, anchors: list[Anchor]) -> None:
