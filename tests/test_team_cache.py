@@ -231,6 +231,41 @@ def test_a_hostile_value_in_redis_runs_nothing_and_is_fetched_again(team, tmp_pa
     assert not marker.exists()
 
 
+#: A value far past anything read from Redis: a page's stored limit is about 5 MB.
+OVERSIZED = 40 * 2**20
+
+
+def sent_by(connection):
+    """The bytes the Redis server has sent to all its clients so far (its own count)."""
+    return connection.info("stats")["total_net_output_bytes"]
+
+
+def test_an_oversized_answer_or_piece_index_in_redis_is_not_sent_and_the_page_is_asked_again(
+        team, tmp_path, caplog):
+    import redis
+
+    api, redis_server = team
+    with machine(tmp_path, "alice") as alice:
+        alice.most_promoted("US", 14, "day", DAY)
+        key = page_key(alice)
+    connection = redis.Redis(port=redis_server.port)
+    [stored] = [name for name in answer_keys(connection, key) if connection.exists(name)]
+    connection.setrange(stored, OVERSIZED, b"}")  # the stored answer, grown to 40 MB
+    [index] = connection.keys("xl-fastmoss:pieces:*")
+    connection.hset(index, "9x100", b"x" * OVERSIZED)
+    before = sent_by(connection)
+    with machine(tmp_path, "bob") as bob:  # no local copy: Redis is all bob has
+        result = bob.most_promoted("US", 14, "day", DAY)
+    assert sent_by(connection) - before < 2**20  # the 40 MB answer stayed on the server
+    assert not result.from_cache and len(result.frame) == 10 and api.call_count == 2
+    with machine(tmp_path, "carol", page_rows="exact") as carol:  # exact pages read the piece index first
+        exact = carol.most_promoted("US", 14, "day", DAY)
+    assert sent_by(connection) - before < 2**20  # so did the 40 MB piece index
+    assert not exact.from_cache and len(exact.frame) == 10 and api.call_count == 3  # the index unread costs a call
+    assert "holds 41,943,041 bytes, over the" in caplog.text and "bytes, over the 262,144 read" in caplog.text
+    assert "unreachable" not in caplog.text
+
+
 def test_a_password_in_the_query_string_is_hidden_too(tmp_path):
     from click.testing import CliRunner
 

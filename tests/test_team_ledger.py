@@ -6,7 +6,7 @@ import pytest
 import redis
 import test_team_cache
 from test_budgets import run_together
-from test_team_cache import machine
+from test_team_cache import OVERSIZED, machine, sent_by
 
 from xl_fastmoss.errors import BudgetExceeded
 from xl_fastmoss.ledger import local_day
@@ -86,3 +86,25 @@ def test_a_hostile_entry_in_the_teams_ledger_is_skipped(team, tmp_path):
         entries = bob.ledger.entries(1)
         assert [(e.page, e.outcome) for e in entries] == [(1, "ok")] and isinstance(entries[0].at, dt.datetime)
         assert bob.ledger.today() == (1, 100)
+
+
+def test_an_oversized_ledger_day_in_redis_is_not_sent_and_the_local_count_stands(team, tmp_path, caplog):
+    api, redis_server = team
+    with machine(tmp_path, "alice") as alice:
+        alice.most_promoted("US", 14, "day", DAY)
+    connection = redis.Redis(port=redis_server.port)
+    totals, entries = f"xl-fastmoss:ledger:{local_day()}", f"xl-fastmoss:ledger:{local_day()}:entries"
+    connection.hset(totals, "junk", b"1" * OVERSIZED)
+    with connection.pipeline(transaction=False) as pipe:
+        for start in range(0, 200_001, 50_000):
+            pipe.hset(entries, mapping={str(n): b"{}" for n in range(start, min(start + 50_000, 200_001))})
+        pipe.execute()
+    before = sent_by(connection)
+    with machine(tmp_path, "bob") as bob:
+        assert bob.ledger.entries(1) == [] and bob.ledger.usage(1) == []  # the day is unread
+        assert bob.ledger.today() == (1, 100)  # its count is read by itself
+    assert sent_by(connection) - before < 2**20
+    assert "bytes, over the 65,536 read" in caplog.text and "fields, over the 200,000 read" in caplog.text
+    with machine(tmp_path, "carol") as carol:  # budgets are kept by Redis itself, whatever it holds
+        carol.most_promoted("GB", 14, "day", DAY)
+    assert int(connection.hget(totals, "calls")) == 2 and api.call_count == 2

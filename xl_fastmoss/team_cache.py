@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import redis
 import requests
@@ -33,6 +33,7 @@ from requests_cache.models import CachedResponse
 from . import redact
 from .cache import STALE_KEPT, BackendCache, data_only_serializer, stored_limit
 from .ledger import KEPT_DAYS, Budgets, Entry, LocalLedger, Reservation, Usage, first_day, local_day
+from .redis_reads import BoundedReads, HashLimit, OverLimit
 
 log = redact.logger(__name__)
 
@@ -49,6 +50,12 @@ _PIECES = f"{_NAMESPACE}:pieces"
 _LEDGER = f"{_NAMESPACE}:ledger"
 #: Seconds a day of the ledger is kept (a day more than KEPT_DAYS, so no time zone loses one).
 LEDGER_KEPT = (KEPT_DAYS + 1) * 24 * 3600
+#: The most of each hash read from Redis (anyone who can write there can make one of any size):
+#: the piece index of one query (a field for each page and page size stored), a day's totals (a
+#: few for each ranking), a day's entries (one for each call, about 250 bytes: 200,000 calls).
+PIECES_READ = HashLimit(fields=1_000, size=256 * 2**10)
+TOTALS_READ = HashLimit(fields=1_000, size=64 * 2**10)
+ENTRIES_READ = HashLimit(fields=200_000, size=64 * 2**20)
 
 T = TypeVar("T")
 
@@ -96,17 +103,30 @@ class TeamCache:
         self.local = local
         self.ttl = ttl
         self._connection = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=3.0)
+        self._max_value_bytes = stored_limit(max_page_bytes)
         self.remote = BackendCache(
             RedisCache(namespace=_ANSWERS, connection=self._connection, ttl_offset=STALE_KEPT,
-                                      serializer=data_only_serializer(stored_limit(max_page_bytes))), ttl)
+                                      serializer=data_only_serializer(self._max_value_bytes)), ttl)
+        self._reads = BoundedReads(self._connection)
         self._reachability = _Reachability(url, "team cache")
 
     def key(self, url: str, body: dict) -> str:
         return self.local.key(url, body)
 
     def get(self, key: str) -> CachedResponse | None:
-        found = self._remote(lambda: self.remote.get(key))
+        found = self._remote(lambda: self._remote_answer(key))
         return found if found is not None else self.local.get(key)
+
+    def _remote_answer(self, key: str) -> CachedResponse | None:
+        """The team's answer for ``key``, read as requests-cache's Redis backend stores it
+        (``<namespace>:<key>``), at most one byte past the largest stored page."""
+        try:
+            value = self._reads.string(f"{_ANSWERS}:{key}", self._max_value_bytes)
+        except OverLimit as refused:
+            log.warning("team cache %s: %s; the page is asked again", redact_url(self.url), refused)
+            return None
+        stored: Any = value  # requests-cache types its storage by the values it holds decoded
+        return None if value is None else self.remote.backend.responses.deserialize(key, stored)
 
     def is_fresh(self, response: CachedResponse) -> bool:
         return self.local.is_fresh(response)
@@ -120,7 +140,7 @@ class TeamCache:
     def pieces(self, query: str) -> dict[tuple[int, int], str]:
         """The pieces of ``query`` stored here or by the team (see :meth:`BackendCache.pieces`)."""
         found = dict(self.local.pieces(query))
-        remote = self._remote(lambda: self._connection.hgetall(f"{_PIECES}:{query}"))
+        remote = self._remote(lambda: _read_hash(self._reads.hash, f"{_PIECES}:{query}", PIECES_READ, url=self.url))
         for field, key in (remote or {}).items():
             piece = _piece_of(field)
             if piece is not None and isinstance(key, bytes) and len(key) <= 200:
@@ -183,6 +203,15 @@ def redact_url(url: str) -> str:
     return redact.redact_url(url)
 
 
+def _read_hash(read: Callable[..., T], name: str, *limits: object, url: str) -> T | None:
+    """``read(name, *limits)``, or None (with a warning) when the hash is over its limits."""
+    try:
+        return read(name, *limits)
+    except OverLimit as refused:
+        log.warning("team cache %s: %s; it is not used", redact_url(url), refused)
+        return None
+
+
 def _piece_of(field: object) -> tuple[int, int] | None:
     text = field.decode("ascii", "replace") if isinstance(field, bytes) else ""
     page, _, size = text.partition("x")
@@ -237,6 +266,7 @@ class TeamLedger:
         self.local = local
         self.budgets: Budgets = local.budgets
         self._connection = redis.Redis.from_url(url, socket_connect_timeout=1.0, socket_timeout=3.0)
+        self._reads = BoundedReads(self._connection)
         self._reserve = self._connection.register_script(_RESERVE)
         self._settle = self._connection.register_script(_SETTLE)
         self._reachability = _Reachability(url, "team ledger")
@@ -274,7 +304,8 @@ class TeamLedger:
     def usage(self, days: int) -> list[Usage]:
         found = {(u.day, u.endpoint): u for u in self.local.usage(days)}
         for day in _days(days):
-            totals: dict = self._reachability.run(partial(self._connection.hgetall, f"{_LEDGER}:{day}")) or {}
+            totals = self._reachability.run(
+                partial(_read_hash, self._reads.hash, f"{_LEDGER}:{day}", TOTALS_READ, url=self.url)) or {}
             counts: dict[str, dict[str, int]] = {}
             for field, value in totals.items():
                 name = field.decode("utf-8", "replace") if isinstance(field, bytes) else str(field)
@@ -290,13 +321,16 @@ class TeamLedger:
     def entries(self, days: int) -> list[Entry]:
         found = list(self.local.entries(days))
         for day in _days(days):
-            stored: list = self._reachability.run(partial(self._connection.hvals, _day_keys(day)[1])) or []
+            stored = self._reachability.run(
+                partial(_read_hash, self._reads.hash_values, _day_keys(day)[1], ENTRIES_READ, url=self.url)) or []
             found += [entry for entry in map(_entry_of, stored) if entry is not None]
         return sorted(found, key=lambda e: e.at)
 
     def today(self) -> tuple[int, int]:
         day = local_day()
-        remote = self._reachability.run(lambda: self._connection.hmget(f"{_LEDGER}:{day}", "calls", "rows")) or []
+        totals = f"{_LEDGER}:{day}"
+        remote = self._reachability.run(partial(
+            _read_hash, self._reads.fields, totals, ["calls", "rows"], TOTALS_READ.size, url=self.url)) or []
         calls, rows = (int(v) if v is not None and v.isdigit() else 0 for v in (list(remote) + [None, None])[:2])
         local_calls, local_rows = self.local.today()
         return calls + local_calls, rows + local_rows
