@@ -266,6 +266,30 @@ def test_an_oversized_answer_or_piece_index_in_redis_is_not_sent_and_the_page_is
     assert "unreachable" not in caplog.text
 
 
+def test_a_key_of_another_type_in_redis_costs_its_page_only_and_the_team_cache_stays_in_use(
+        team, tmp_path, caplog):
+    import redis
+
+    api, redis_server = team
+    with machine(tmp_path, "alice") as alice:
+        alice.most_promoted("US", 14, "day", DAY)
+        alice.most_promoted("DE", 14, "day", DAY)
+        key = page_key(alice)
+    connection = redis.Redis(port=redis_server.port)
+    [stored] = [name for name in answer_keys(connection, key) if connection.exists(name)]
+    connection.delete(stored)
+    connection.hset(stored, "not", "an answer")  # where US's answer was, a hash: Redis refuses to read it as text
+    with machine(tmp_path, "bob") as bob:  # no local copy: Redis is all bob has
+        poisoned = bob.most_promoted("US", 14, "day", DAY)
+        shared = bob.most_promoted("DE", 14, "day", DAY)
+        assert "unreachable" not in bob.cache.describe()
+    assert not poisoned.from_cache and len(poisoned.frame) == 10
+    assert shared.from_cache and len(shared.frame) == 10 and api.call_count == 3  # US again, DE from the team
+    assert caplog.text.count("refused an operation") == 1 and "WRONGTYPE" in caplog.text
+    assert "unreachable" not in caplog.text
+    assert connection.type(stored) == b"string"  # bob's good answer took the hash's place
+
+
 def test_a_password_in_the_query_string_is_hidden_too(tmp_path):
     from click.testing import CliRunner
 

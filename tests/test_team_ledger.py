@@ -108,3 +108,20 @@ def test_an_oversized_ledger_day_in_redis_is_not_sent_and_the_local_count_stands
     with machine(tmp_path, "carol") as carol:  # budgets are kept by Redis itself, whatever it holds
         carol.most_promoted("GB", 14, "day", DAY)
     assert int(connection.hget(totals, "calls")) == 2 and api.call_count == 2
+
+
+def test_a_ledger_day_of_another_type_in_redis_is_counted_locally_and_redis_stays_in_use(team, tmp_path, caplog):
+    api, redis_server = team
+    connection = redis.Redis(port=redis_server.port)
+    totals = f"xl-fastmoss:ledger:{local_day()}"
+    connection.set(totals, b"not a hash")  # Redis refuses the reserve script on it
+    with machine(tmp_path, "alice") as alice:
+        alice.most_promoted("US", 14, "day", DAY)
+        alice.most_promoted("GB", 14, "day", DAY)
+        assert alice.ledger.today() == (2, 200)  # counted here, the team's day being unreadable
+        assert "unreachable" not in alice.ledger.describe()
+    with machine(tmp_path, "bob") as bob:  # the answers still went to the team cache
+        assert bob.most_promoted("US", 14, "day", DAY).from_cache
+    assert api.call_count == 2
+    assert "team ledger" in caplog.text and "refused an operation" in caplog.text and "WRONGTYPE" in caplog.text
+    assert "unreachable" not in caplog.text

@@ -57,25 +57,38 @@ PIECES_READ = HashLimit(fields=1_000, size=256 * 2**10)
 TOTALS_READ = HashLimit(fields=1_000, size=64 * 2**10)
 ENTRIES_READ = HashLimit(fields=200_000, size=64 * 2**20)
 
+#: Characters of a refusal's text shown, and distinct refusals warned about, by one process.
+_REASON_SHOWN = 160
+_REFUSALS_TOLD = 16
+
 T = TypeVar("T")
 
 
 class _Reachability:
-    """Runs Redis operations, or skips them for RETRY_AFTER seconds after Redis failed; warns once."""
+    """Runs Redis operations, or skips them for RETRY_AFTER seconds after Redis failed; warns once.
+
+    Redis refusing one operation (a key of another type where ours should be, an ACL, a full
+    server) is not Redis failing: that operation is skipped, as if its key were missing, and
+    the others still go to Redis, so one poisoned key costs the page it holds and no more.
+    """
 
     def __init__(self, url: str, what: str):
         self.url, self.what = url, what
         self.down_since: float | None = None
         self.last_error: str | None = None
+        self._refusals_told: set[str] = set()
         self._lock = threading.Lock()
 
     def run(self, operation: Callable[[], T]) -> T | None:
-        """Run a Redis operation, or return None while Redis is unreachable."""
+        """Run a Redis operation, or return None while Redis is unreachable or when it refuses it."""
         with self._lock:
             if self.down_since is not None and time.monotonic() - self.down_since < RETRY_AFTER:
                 return None
         try:
             result = operation()
+        except redis.ResponseError as refusal:
+            self._refused(refusal)
+            return None
         except (redis.RedisError, OSError) as error:
             with self._lock:
                 first = self.down_since is None
@@ -91,6 +104,17 @@ class _Reachability:
             self.down_since = None
             self.last_error = None
         return result
+
+    def _refused(self, refusal: redis.ResponseError) -> None:
+        """Warn once for each reason Redis gives (its text, shortened: a shared server may say anything)."""
+        reason = " ".join(str(refusal).split())[:_REASON_SHOWN]
+        with self._lock:
+            first = reason not in self._refusals_told and len(self._refusals_told) < _REFUSALS_TOLD
+            if first:
+                self._refusals_told.add(reason)
+        if first:
+            log.warning("%s %s refused an operation (%s); what it concerns is taken from the local %s",
+                        self.what, redact_url(self.url), reason, self.what.split()[-1])
 
 
 class TeamCache:
