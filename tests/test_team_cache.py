@@ -290,6 +290,35 @@ def test_a_key_of_another_type_in_redis_costs_its_page_only_and_the_team_cache_s
     assert connection.type(stored) == b"string"  # bob's good answer took the hash's place
 
 
+@pytest.mark.parametrize("planted", ["never expiring", "a day long", "a hash"])
+def test_a_page_lock_planted_in_redis_does_not_hold_the_page_up(team, tmp_path, caplog, planted):
+    import threading
+
+    import redis
+
+    api, redis_server = team
+    connection = redis.Redis(port=redis_server.port)
+    with machine(tmp_path, "probe") as probe:
+        lock = f"xl-fastmoss:lock:{page_key(probe)}"
+    if planted == "a hash":
+        connection.hset(lock, "holder", "nobody")
+    else:
+        connection.set(lock, b"nobody", ex=86_400 if planted == "a day long" else None)
+    tables = []
+
+    def ask():
+        with machine(tmp_path, "alice") as alice:
+            tables.append(alice.most_promoted("US", 14, "day", DAY))
+
+    asking = threading.Thread(target=ask, daemon=True)
+    asking.start()
+    asking.join(15)  # a guard, not a speed figure: waiting for the planted lock takes LOCK_WAIT, 45 s
+    assert tables, "the page waited for the planted lock"
+    assert len(tables[0].frame) == 10 and api.call_count == 1
+    assert caplog.text.count("a page lock there is none of ours") == 1
+    assert connection.exists(lock)  # someone else's key: left as it is
+
+
 def test_a_password_in_the_query_string_is_hidden_too(tmp_path):
     from click.testing import CliRunner
 

@@ -133,6 +133,7 @@ class TeamCache:
                                       serializer=data_only_serializer(self._max_value_bytes)), ttl)
         self._reads = BoundedReads(self._connection)
         self._reachability = _Reachability(url, "team cache")
+        self._foreign_lock_told = False
 
     def key(self, url: str, body: dict) -> str:
         return self.local.key(url, body)
@@ -185,7 +186,8 @@ class TeamCache:
     @contextlib.contextmanager
     def lock(self, key: str, wait: float):
         """Hold the team-wide lock of one page, waiting at most ``wait`` (and LOCK_WAIT) seconds;
-        while Redis is unreachable, the local cache's lock (this machine's processes share a call)."""
+        while Redis is unreachable, or when its key holds no lock of ours, the local cache's lock
+        (this machine's processes share a call)."""
         held = self._remote(lambda: self._acquire(key, min(wait, LOCK_WAIT)))
         if held is None:
             with self.local.lock(key, wait) as locally:
@@ -199,9 +201,24 @@ class TeamCache:
                     held.release()
 
     def _acquire(self, key: str, wait: float):
-        """The lock, or False when another holder did not free it within ``wait`` seconds."""
-        lock = self._connection.lock(f"{_NAMESPACE}:lock:{key}", timeout=LOCK_TIMEOUT, thread_local=False)
-        return lock if lock.acquire(blocking=wait > 0, blocking_timeout=wait if wait > 0 else None) else False
+        """The lock, or False when another holder did not free it within ``wait`` seconds; None
+        when what holds its key is no lock of ours (one never expiring, or later than ours do):
+        waiting for it would only delay the page, so this machine's own lock serves instead."""
+        name = f"{_NAMESPACE}:lock:{key}"
+        lock = self._connection.lock(name, timeout=LOCK_TIMEOUT, thread_local=False)
+        if lock.acquire(blocking=False):
+            return lock
+        expires_in = self._connection.pttl(name)  # -1: no expiry; -2: freed meanwhile
+        if expires_in == -1 or expires_in > LOCK_TIMEOUT * 1000:
+            if not self._foreign_lock_told:
+                self._foreign_lock_told = True
+                log.warning("team cache %s: a page lock there is none of ours (it %s); the page is "
+                            "not held up by it", redact_url(self.url),
+                            "never expires" if expires_in == -1 else f"expires in {expires_in / 1000:,.0f} s")
+            return None
+        if wait <= 0:
+            return False
+        return lock if lock.acquire(blocking=True, blocking_timeout=wait) else False
 
     def describe(self) -> str:
         where = redact_url(self.url)
