@@ -41,6 +41,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import requests
 import tenacity
@@ -49,6 +50,7 @@ import urllib3.exceptions
 from . import errors
 from .asking import current_asker, take_allowed_call
 from .cache import ResponseCache
+from .deadlines import WATCHDOG
 from .endpoints import PAGE_SIZE, Endpoint
 from .ledger import NO_ROWS, OK, Ledger
 from .paging import query_id
@@ -313,9 +315,7 @@ class Transport:
                 "take (a page of 100 rows is about 70 KB); it was not read")
         raw = response.raw
         cut_off = threading.Event()
-        cutter = threading.Timer(clock.remaining(), _cut_off, (raw, cut_off))
-        cutter.daemon = True
-        cutter.start()
+        cutter = WATCHDOG.after(clock.remaining(), partial(_cut_off, raw, cut_off))
         chunks, size = [], 0
         try:
             for chunk in raw.stream(_CHUNK, decode_content=True):
