@@ -57,9 +57,9 @@ PIECES_READ = HashLimit(fields=1_000, size=256 * 2**10)
 TOTALS_READ = HashLimit(fields=1_000, size=64 * 2**10)
 ENTRIES_READ = HashLimit(fields=200_000, size=64 * 2**20)
 
-#: Characters of a refusal's text shown, and distinct refusals warned about, by one process.
+#: Characters of a refusal's text shown, and distinct reasons warned about once, by one process.
 _REASON_SHOWN = 160
-_REFUSALS_TOLD = 16
+_REASONS_TOLD = 16
 
 T = TypeVar("T")
 
@@ -76,7 +76,7 @@ class _Reachability:
         self.url, self.what = url, what
         self.down_since: float | None = None
         self.last_error: str | None = None
-        self._refusals_told: set[str] = set()
+        self._told: set[str] = set()
         self._lock = threading.Lock()
 
     def run(self, operation: Callable[[], T]) -> T | None:
@@ -105,16 +105,20 @@ class _Reachability:
             self.last_error = None
         return result
 
+    def tell_once(self, reason: str, message: str, *args: object) -> None:
+        """Log the warning ``message`` the first time ``reason`` comes up (of at most _REASONS_TOLD)."""
+        with self._lock:
+            first = reason not in self._told and len(self._told) < _REASONS_TOLD
+            if first:
+                self._told.add(reason)
+        if first:
+            log.warning(message, *args)
+
     def _refused(self, refusal: redis.ResponseError) -> None:
         """Warn once for each reason Redis gives (its text, shortened: a shared server may say anything)."""
         reason = " ".join(str(refusal).split())[:_REASON_SHOWN]
-        with self._lock:
-            first = reason not in self._refusals_told and len(self._refusals_told) < _REFUSALS_TOLD
-            if first:
-                self._refusals_told.add(reason)
-        if first:
-            log.warning("%s %s refused an operation (%s); what it concerns is taken from the local %s",
-                        self.what, redact_url(self.url), reason, self.what.split()[-1])
+        self.tell_once(reason, "%s %s refused an operation (%s); what it concerns is taken from the local %s",
+                       self.what, redact_url(self.url), reason, self.what.split()[-1])
 
 
 class TeamCache:
@@ -133,7 +137,6 @@ class TeamCache:
                                       serializer=data_only_serializer(self._max_value_bytes)), ttl)
         self._reads = BoundedReads(self._connection)
         self._reachability = _Reachability(url, "team cache")
-        self._foreign_lock_told = False
 
     def key(self, url: str, body: dict) -> str:
         return self.local.key(url, body)
@@ -210,11 +213,10 @@ class TeamCache:
             return lock
         expires_in = self._connection.pttl(name)  # -1: no expiry; -2: freed meanwhile
         if expires_in == -1 or expires_in > LOCK_TIMEOUT * 1000:
-            if not self._foreign_lock_told:
-                self._foreign_lock_told = True
-                log.warning("team cache %s: a page lock there is none of ours (it %s); the page is "
-                            "not held up by it", redact_url(self.url),
-                            "never expires" if expires_in == -1 else f"expires in {expires_in / 1000:,.0f} s")
+            self._reachability.tell_once(
+                "a foreign page lock", "team cache %s: a page lock there is none of ours (it %s); the page is "
+                "not held up by it", redact_url(self.url),
+                "never expires" if expires_in == -1 else f"expires in {expires_in / 1000:,.0f} s")
             return None
         if wait <= 0:
             return False
