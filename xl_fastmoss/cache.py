@@ -14,6 +14,11 @@ refresh can still fall back to the last good page.
 Processes of one cache folder asking for a page at the same moment make one call: the page's
 lock is held while calling (see :mod:`.page_locks`).
 
+The cache file is opened through requests-cache when first needed, or in the background as a
+process's first call goes out: until then, whether a page is stored is asked of SQLite directly,
+under the key :mod:`.cache_keys` makes (requests-cache's own), so that a page not stored is asked
+for without waiting 40 to 60 ms for requests-cache to import.
+
 The cache file is the user's, but a file SQLite cannot read (corrupt, truncated, unreadable) is
 moved aside and a new one started, with a warning; a folder that cannot be written keeps
 answers in memory for the session, with a warning. :meth:`BackendCache.describe` says so, for
@@ -28,6 +33,7 @@ import functools
 import json
 import os
 import threading
+import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import partial
@@ -38,6 +44,7 @@ import requests
 
 from . import redact
 from .cache_import import import_requests_cache
+from .cache_keys import request_key
 from .files import move_sqlite_aside
 from .page_locks import PageLocks
 
@@ -95,6 +102,10 @@ class ResponseCache(Protocol):
         """Held while this process calls the API for the page ``key``, against every other user
         of the cache; waits at most ``wait`` seconds (0: one try) for another holder and yields
         whether it is held (False: not freed in time). Yields True where there is nothing to lock."""
+        ...
+
+    def open_while_waiting(self) -> None:
+        """Told as a call goes out: what is left to open may open now, while the answer is awaited."""
         ...
 
     def describe(self) -> str: ...
@@ -158,14 +169,35 @@ class BackendCache:
         self.problem = problem
         self._pieces: dict[str, dict[tuple[int, int], str]] = {}
         self._pieces_lock = threading.Lock()
-        # requests-cache's key normalizes a whole prepared request (about 0.5 ms): made once a body.
         self._key_of = functools.lru_cache(maxsize=_KEYS_KEPT)(self._make_key)
+        #: Whether keys come from :mod:`.cache_keys` (None: not yet compared with requests-cache's).
+        self._own_keys: bool | None = None
 
     def key(self, url: str, body: dict) -> str:
+        """requests-cache's key of the page request, made by :func:`.cache_keys.request_key`
+        (no requests-cache needed) and compared with requests-cache's own the first time the
+        backend is open; if they differ, requests-cache's from then on, with a warning."""
         return self._key_of(url, json.dumps(body, sort_keys=True))
 
     def _make_key(self, url: str, body_json: str) -> str:
+        own = request_key(url, body_json) if self._own_keys is not False else None
+        if own is None:
+            return self._backends_key(url, body_json)
+        if self._own_keys is None and self._backend_open():
+            self._own_keys = own == self._backends_key(url, body_json)
+            if not self._own_keys:
+                log.warning("requests-cache makes its cache keys differently from xl-fastmoss's copy of "
+                            "its recipe (xl_fastmoss.cache_keys); requests-cache's own are used from now on")
+                self._key_of.cache_clear()
+                return self._backends_key(url, body_json)
+        return own
+
+    def _backends_key(self, url: str, body_json: str) -> str:
         return self.backend.create_key(requests.Request("POST", url, json=json.loads(body_json)).prepare())
+
+    def _backend_open(self) -> bool:
+        """Whether :attr:`backend` is there to use without opening it."""
+        return True
 
     def get(self, key: str) -> CachedResponse | None:
         """The stored page, fresh or expired, or None."""
@@ -195,6 +227,9 @@ class BackendCache:
         """Nothing to lock: no other process sees this cache, and in-process requests are merged."""
         return contextlib.nullcontext(True)
 
+    def open_while_waiting(self) -> None:
+        """Nothing to open: the backend came open."""
+
     def describe(self) -> str:
         path = getattr(self.backend, "db_path", None)
         where = str(path) if path and ":memory:" not in str(path) else "memory"
@@ -214,6 +249,11 @@ class LocalFileCache(BackendCache):
         self.path = folder / CACHE_FILE_NAME
         self._max_value_bytes = stored_limit(max_page_bytes)
         self._lock = threading.Lock()
+        #: The requests-cache backend once open (see the backend property), and its opening.
+        self._opened: requests_cache.BaseCache | None = None
+        self._opening = threading.Lock()
+        self._opening_started = False
+        self._closed = False
         #: One statement at a time on the shared connection: sqlite3 shares a connection's
         #: prepared statements between threads, and two threads stepping one of them fail with
         #: "no more rows available" (which once moved a good cache file aside) or worse.
@@ -222,25 +262,65 @@ class LocalFileCache(BackendCache):
         self._retired: list[requests_cache.BaseCache] = []
         self._inode: int | None = None
         self._page_locks = PageLocks(folder)
-        super().__init__(None, ttl)  # type: ignore[arg-type]  # opened just below
-        self.backend = self._open()
+        super().__init__(None, ttl)  # type: ignore[arg-type]  # opened when first needed
+
+    # Opened when first needed or by open_while_waiting; until then get() asks _may_hold.
+    @property
+    def backend(self) -> requests_cache.BaseCache:
+        opened = self._opened
+        if opened is None:
+            with self._opening:
+                if self._opened is None:
+                    self._opened = self._open()
+                opened = self._opened
+        return opened
+
+    @backend.setter
+    def backend(self, value: requests_cache.BaseCache | None) -> None:
+        self._opened = value
+
+    def _backend_open(self) -> bool:
+        return self._opened is not None
+
+    def open_while_waiting(self) -> None:
+        """Open the backend in another thread, unless it is open or opening: called as a call
+        goes out, so that requests-cache imports while this process waits for the answer."""
+        with self._lock:
+            if self._opened is not None or self._opening_started or self._closed:
+                return
+            self._opening_started = True
+        threading.Thread(target=self._open_in_background, name="fastmoss-cache-open", daemon=True).start()
+
+    def _open_in_background(self) -> None:
+        time.sleep(0)  # let the thread that started this one send its call first
+        with contextlib.suppress(Exception):  # whatever fails opening fails again, and is told, where it is needed
+            if not self._closed:
+                self.backend  # noqa: B018 -- opens it
 
     def lock(self, key: str, wait: float) -> AbstractContextManager[bool]:
         """The page's lock in the cache folder, shared by every process of it (see :mod:`.page_locks`);
         nothing to lock when the answers are kept in memory."""
+        if self._opened is None and os.access(self.folder, os.W_OK | os.X_OK):
+            return self._page_locks.hold(key, wait)  # the file serves unless broken: locks in a usable folder
         if self._in_memory_backend():
             return contextlib.nullcontext(True)
         return self._page_locks.hold(key, wait)
 
     def close(self) -> None:
+        self._closed = True
+        with self._opening:  # one opening in the background is closed once open
+            opened = self._opened
         for retired in self._retired:
             with contextlib.suppress(Exception):
                 retired.close()
-        super().close()
+        if opened is not None:
+            opened.close()
 
     def get(self, key: str) -> CachedResponse | None:
         import sqlite3  # loaded already by the cache itself; not at import time
 
+        if self._opened is None and not self._may_hold(key):
+            return None
         backend = self.backend
         responses = cast("SQLiteDict", backend.responses)
         try:
@@ -263,6 +343,20 @@ class LocalFileCache(BackendCache):
         except sqlite3.DatabaseError as error:
             self._recover(backend, error)
             return False
+
+    def _may_hold(self, key: str) -> bool:
+        """Whether the cache file may hold an answer under ``key``, asked of SQLite itself
+        (read-only); False only when it surely does not. Anything unusual (no table yet, a
+        file SQLite cannot read) is left to opening the cache, which deals with it."""
+        import sqlite3
+
+        try:
+            if not self.path.exists():
+                return False
+            with contextlib.closing(sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, timeout=1)) as db:
+                return db.execute("SELECT 1 FROM responses WHERE key = ?", (key,)).fetchone() is not None
+        except (sqlite3.Error, OSError, ValueError):
+            return True
 
     # The piece index is a table of the cache file (one row a stored piece); pieces of an
     # in-memory cache stay in memory. A failure to read or write it only costs a call later.

@@ -222,6 +222,9 @@ class TeamCache:
             return False
         return lock if lock.acquire(blocking=True, blocking_timeout=wait) else False
 
+    def open_while_waiting(self) -> None:
+        self.local.open_while_waiting()
+
     def describe(self) -> str:
         where = redact_url(self.url)
         if self._reachability.down_since is not None:

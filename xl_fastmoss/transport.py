@@ -248,6 +248,7 @@ class Transport:
         try:
             clock.start()
             self._on_call()
+            self.cache.open_while_waiting()
             try:
                 response = self._exchange(url, body, headers, clock)
             finally:
