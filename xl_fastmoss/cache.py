@@ -293,9 +293,10 @@ class LocalFileCache(BackendCache):
 
     def _open_in_background(self) -> None:
         time.sleep(0)  # let the thread that started this one send its call first
-        with contextlib.suppress(Exception):  # whatever fails opening fails again, and is told, where it is needed
-            if not self._closed:
-                self.backend  # noqa: B018 -- opens it
+        with self._opening:
+            if self._opened is None and not self._closed:
+                with contextlib.suppress(Exception):  # it fails again, and is told, where it is needed
+                    self._opened = self._open()
 
     def lock(self, key: str, wait: float) -> AbstractContextManager[bool]:
         """The page's lock in the cache folder, shared by every process of it (see :mod:`.page_locks`);
