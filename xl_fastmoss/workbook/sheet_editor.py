@@ -16,7 +16,7 @@ drops them on its next save), so that the row index can rely on every ``<row`` b
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -494,8 +494,8 @@ class SheetEditor:
         row_style = (element.get("s") if element is not None and element.get("customFormat") in ("1", "true")
                      else None)
         last_column = first_column + len(contents) - 1
-        if not touch and not any(first_column <= c <= last_column for c in row.cells) and not any(
-                first_column <= c <= last_column for c in row.written):
+        if not touch and not _holds_any(row.cells, first_column, last_column) and not _holds_any(
+                row.written, first_column, last_column):
             self._write_new_cells(row, first_column, contents, date_style, row_style)
             return
         for offset, content in enumerate(contents):
@@ -1089,6 +1089,15 @@ def _written_attributes(text: bytes) -> list[tuple[str, str]]:
     end = text.find(b">")
     return [(name.decode(), _unescape(value)) for name, value in _ATTRIBUTE.findall(text, 0, end)
             if name not in (b"r", b"t")]
+
+
+def _holds_any(cells: Mapping[int, object], first_column: int, last_column: int) -> bool:
+    """Whether a row's cells (by column) hold one in the columns first to last, looked up from the
+    smaller side: tables side by side fill a row with many cells, and scanning them all for each
+    table made writing cost tables x cells of the row."""
+    if last_column - first_column < len(cells):
+        return any(column in cells for column in range(first_column, last_column + 1))
+    return any(first_column <= column <= last_column for column in cells)
 
 
 def _drop_attribute(element: etree._Element, name: str) -> None:

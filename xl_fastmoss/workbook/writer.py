@@ -525,14 +525,17 @@ def _overlap(editor: SheetEditor, table: _Table, occupied: list[tuple[int, int, 
              old_spill: set) -> str | None:
     """Why the table may not go where it is asked: filled or merged cells in its way."""
     editor.prepare(table.row, table.last_row)
+    first_column, last_column = table.column, table.last_column
+    # The other tables' blocks that meet this one, once: tables side by side meet none, and
+    # looking through all of them on every row made the check cost tables x tables x rows.
+    meeting = [(r1, max(c1, first_column), r2, min(c2, last_column)) for r1, c1, r2, c2 in occupied
+               if c1 <= last_column and first_column <= c2 and r1 <= table.last_row and table.row <= r2]
     filled: list[tuple[int, int]] = []
     for r in range(table.row, table.last_row + 1):
         row = editor.row(r)
-        taken = [(max(c1, table.column), min(c2, table.last_column)) for r1, c1, r2, c2 in occupied
-                 if r1 <= r <= r2 and c1 <= table.last_column and table.column <= c2]
-        in_the_way = {c for first, last in taken for c in range(first, last + 1)}
+        in_the_way = {c for r1, first, r2, last in meeting if r1 <= r <= r2 for c in range(first, last + 1)}
         if row is not None:
-            in_the_way.update(c for c, cell in row.cells.items() if table.column <= c <= table.last_column
+            in_the_way.update(c for c, cell in row.cells.items() if first_column <= c <= last_column
                               and _in_the_way(editor, cell, (r, c), table, old_spill))
         filled.extend((r, c) for c in sorted(in_the_way))
     merged = []
