@@ -77,6 +77,18 @@ def test_each_distinct_page_is_fetched_once(dashboard, client, server, tmp_path)
     assert report.distinct_queries == 3 and server.call_count == 4 == report.calls
 
 
+def test_the_source_workbook_is_not_held_open_while_its_tables_are_fetched(dashboard, client, tmp_path):
+    def holding():
+        return [fd for fd in os.listdir("/proc/self/fd")
+                if os.path.realpath(f"/proc/self/fd/{fd}") == str(dashboard.resolve())]
+
+    held_while_fetching = []
+    report = refresh_workbook(dashboard, tmp_path / "values.xlsx", client,
+                              progress=lambda done, total: held_while_fetching.append(holding()))
+    assert report.ok and held_while_fetching and all(held == [] for held in held_while_fetching)
+    assert holding() == []
+
+
 def test_formula_like_shop_names_are_written_as_text(dashboard, client, tmp_path):
     output = tmp_path / "values.xlsx"
     refresh_workbook(dashboard, output, client)

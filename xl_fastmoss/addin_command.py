@@ -123,9 +123,8 @@ def status(folder: Path) -> AddinStatus:
     if not target.is_file():
         return AddinStatus(target, installed=False)
     try:
-        installed = PackageFile(target)
-        with resources.as_file(packaged_addin()) as source:
-            packaged = PackageFile(source)
+        with PackageFile(target) as installed, resources.as_file(packaged_addin()) as source, \
+                PackageFile(source) as packaged:
             current = all(installed.part(p) is not None and installed.read(p) == packaged.read(p) for p in _CODE_PARTS)
         _, sheet, shared = _config_sheet(target)
     except WorkbookError as error:
@@ -138,13 +137,13 @@ def status(folder: Path) -> AddinStatus:
 
 def _config_sheet(path: Path) -> tuple[str, bytes, list[str]]:
     """(part name, XML) of the add-in's config sheet, and the workbook's shared strings."""
-    package = PackageFile(path)
-    workbook = package.office_document()
-    rels = package.relationships(workbook)
-    for sheet in parse_xml(package.read(workbook)).iter(f"{{{_NS}}}sheet"):
-        if sheet.get("name") == CONFIG_SHEET:
-            part = rels[sheet.get(f"{{{_REL_NS}}}id", "")].target
-            return part, package.read(part), _shared_strings(package)
+    with PackageFile(path) as package:
+        workbook = package.office_document()
+        rels = package.relationships(workbook)
+        for sheet in parse_xml(package.read(workbook)).iter(f"{{{_NS}}}sheet"):
+            if sheet.get("name") == CONFIG_SHEET:
+                part = rels[sheet.get(f"{{{_REL_NS}}}id", "")].target
+                return part, package.read(part), _shared_strings(package)
     raise FastMossError(f"{path} has no sheet {CONFIG_SHEET}: it is not the FastMoss add-in")
 
 

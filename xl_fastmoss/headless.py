@@ -102,7 +102,8 @@ def estimate_refresh(source: Path, client: FastMossClient, *, refresh: bool = Tr
     """What :func:`refresh_workbook` of ``source`` would fetch and cost now; makes no call, writes nothing."""
     source = Path(source)
     with _workbook_errors():
-        plan = plan_refresh(find_fm_cells(WorkbookFile.open(source)))
+        with WorkbookFile.open(source) as book:
+            plan = plan_refresh(find_fm_cells(book))
     return RefreshEstimate(source, plan, estimate(client, plan.requests, refresh=refresh))
 
 
@@ -126,25 +127,34 @@ def refresh_workbook(source: Path, output: Path, client: FastMossClient, *, refr
     with _output_lock(output), _workbook_errors():
         remove_stale_temporaries(output)
         snapshot = SourceSnapshot.take(source)
-        book = WorkbookFile.open(source)
-        plan = plan_refresh(find_fm_cells(book))
-        report.distinct_queries = len(plan.requests)
-        stamp = _stamp(book)
-        plan.problems.extend(_stamp_in_the_way(stamp, plan))
-        if plan.problems:  # found before any call is paid for
-            report.problems = plan.problems
-            return report
-        calls_before = client.stats.api_calls
-        with _allowed(max_calls, source, plan, client, refresh):
-            outcomes = fetch_plan(plan, client, refresh=refresh, progress=progress)
-        report.calls = client.stats.api_calls - calls_before
-        report.problems = failures(outcomes)
-        if report.problems:
-            return report
-        report.warnings.extend(_table_warnings(outcomes))
-        tables = {(o.table.sheet, o.table.cell): o.rows for o in outcomes}
-        _write_all_or_nothing(book, output, tables | stamp, report, snapshot)
-        report.written = [w for w in report.written if (w[0], w[1]) not in stamp]
+        with WorkbookFile.open(source) as book:
+            return _refresh_book(book, output, client, report, snapshot, refresh, progress, max_calls)
+
+
+def _refresh_book(book: WorkbookFile, output: Path, client: FastMossClient, report: RefreshReport,
+                  snapshot: SourceSnapshot, refresh: bool, progress: ProgressCallback | None,
+                  max_calls: int | None) -> RefreshReport:
+    """:func:`refresh_workbook` of the opened source."""
+    source = book.path
+    plan = plan_refresh(find_fm_cells(book))
+    report.distinct_queries = len(plan.requests)
+    stamp = _stamp(book)
+    plan.problems.extend(_stamp_in_the_way(stamp, plan))
+    if plan.problems:  # found before any call is paid for
+        report.problems = plan.problems
+        return report
+    book.close()  # not held open while fetching: the copy opens it again
+    calls_before = client.stats.api_calls
+    with _allowed(max_calls, source, plan, client, refresh):
+        outcomes = fetch_plan(plan, client, refresh=refresh, progress=progress)
+    report.calls = client.stats.api_calls - calls_before
+    report.problems = failures(outcomes)
+    if report.problems:
+        return report
+    report.warnings.extend(_table_warnings(outcomes))
+    tables = {(o.table.sheet, o.table.cell): o.rows for o in outcomes}
+    _write_all_or_nothing(book, output, tables | stamp, report, snapshot)
+    report.written = [w for w in report.written if (w[0], w[1]) not in stamp]
     return report
 
 

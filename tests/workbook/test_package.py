@@ -1,5 +1,6 @@
 """The package layer: parts found case-insensitively, relationships resolved, parts removed cleanly."""
 
+import os
 import zipfile
 
 import pytest
@@ -145,3 +146,40 @@ def test_a_corrupt_part_that_is_only_copied_is_refused_and_nothing_is_written(tm
     with pytest.raises(WorkbookError, match=r"the part docProps/app.xml is corrupt \(Bad CRC-32"):
         write_package(book, copy, {})
     assert not copy.exists() and [p.name for p in tmp_path.iterdir()] == ["bad.xlsx"]
+
+
+def test_the_zip_directory_is_read_once_for_a_copy_of_many_sheets_not_once_a_part(tmp_path, monkeypatch):
+    from openpyxl import Workbook
+
+    from xl_fastmoss.workbook.writer import write_values_copy
+
+    source = tmp_path / "many.xlsx"
+    made = Workbook()
+    made.active["A1"] = 1
+    for number in range(2, 41):
+        made.create_sheet(f"S{number}")["A1"] = number
+    made.save(source)
+    opened = []
+
+    class Counted(zipfile.ZipFile):
+        def __init__(self, file, *args, **kwargs):
+            if str(file) == str(source):
+                opened.append(file)
+            super().__init__(file, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile, "ZipFile", Counted)
+    write_values_copy(source, tmp_path / "copy.xlsx", {("S2", "B1"): [["x"], [1]]})
+    assert len(opened) == 1  # once for each part read before: 51 times for these 40 sheets
+
+
+def test_a_package_lets_go_of_its_file_when_closed_and_opens_it_again_to_read(book):
+    def holding():
+        return [fd for fd in os.listdir("/proc/self/fd") if os.path.realpath(f"/proc/self/fd/{fd}") == str(book)]
+
+    with PackageFile(book) as package:
+        assert len(holding()) == 1
+        package.close()
+        assert holding() == []
+        assert b"<v>1</v>" in package.read("xl/worksheets/sheet1.xml")
+        assert len(holding()) == 1
+    assert holding() == []

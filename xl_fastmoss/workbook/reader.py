@@ -170,10 +170,25 @@ class WorkbookFile:
         try:
             book._load()
         except (zipfile.BadZipFile, etree.XMLSyntaxError, KeyError, ValueError) as exc:
+            book.close()
             raise WorkbookError(f"{book.path}: not a readable Excel workbook ({exc})") from exc
         except OSError as exc:
+            book.close()
             raise WorkbookError(f"{book.path}: cannot be read ({exc})") from exc
+        except BaseException:
+            book.close()
+            raise
         return book
+
+    def close(self) -> None:
+        """Let go of the file (see :class:`PackageFile`)."""
+        self.package.close()
+
+    def __enter__(self) -> WorkbookFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # -- structure --------------------------------------------------------------------------
 

@@ -182,7 +182,10 @@ def write_values_copy(
     """
     src, dst = Path(src), Path(dst)
     macro_free = check_copy_path(src, dst)
-    book = book if book is not None else WorkbookFile.open(src)
+    if book is None:
+        with WorkbookFile.open(src) as opened:
+            return write_values_copy(src, dst, tables, rewrite_spill_refs, partial=partial,
+                                     before_replace=before_replace, book=opened)
     report = WriteReport()
     try:
         replaced, removed, editors = _edit(book, tables, rewrite_spill_refs, partial, macro_free, report)
