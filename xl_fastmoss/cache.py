@@ -354,7 +354,8 @@ class LocalFileCache(BackendCache):
         try:
             if not self.path.exists():
                 return False
-            with contextlib.closing(sqlite3.connect(f"{self.path.as_uri()}?mode=ro", uri=True, timeout=1)) as db:
+            read_only = f"{self.path.absolute().as_uri()}?mode=ro"
+            with contextlib.closing(sqlite3.connect(read_only, uri=True, timeout=1)) as db:
                 return db.execute("SELECT 1 FROM responses WHERE key = ?", (key,)).fetchone() is not None
         except (sqlite3.Error, OSError, ValueError):
             return True
