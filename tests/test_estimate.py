@@ -209,6 +209,8 @@ def test_max_calls_holds_when_retries_would_pass_it(fake_env, tmp_path):
         report = refresh_workbook(small, tmp_path / "out.xlsx", client, max_calls=3)
     assert fake_env.call_count == 3 and not report.ok
     assert "made the 3 calls it was allowed (--max-calls 3)" in report.problems[0]
+    with client_of() as client:  # the refused 4th call was reserved while waiting, then taken back
+        assert len(client.ledger.entries(1)) == 3 and client.ledger.today()[0] == 3
 
 
 def test_an_estimate_of_a_workbook_lists_every_query_with_the_cells_showing_it(fake_env, board):

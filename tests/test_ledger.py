@@ -3,6 +3,8 @@
 import datetime as dt
 import json
 import sqlite3
+import threading
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -210,3 +212,47 @@ def test_settlements_written_with_a_refused_reservation_stay(fake_env):
         assert sorted((e.rows, e.outcome) for e in recorded()) == [(0, "no rows"), (37, "ok")]
     finally:
         ledger.close()
+
+
+def test_a_reservation_taken_back_counts_nothing_and_gives_its_budget_back(fake_env):
+    from xl_fastmoss.errors import BudgetExceeded
+
+    ledger = LocalLedger(Settings.load().cache_dir, Budgets(calls=1, rows=None))
+    try:
+        not_sent = ledger.reserve("most_promoted", 1, 100, "test")
+        with pytest.raises(BudgetExceeded):
+            ledger.reserve("most_promoted", 2, 100, "test")
+        ledger.cancel(not_sent)
+        assert ledger.today() == (0, 0) and recorded() == []
+        ledger.settle(ledger.reserve("most_promoted", 2, 100, "test"), 37, "ok")
+        assert ledger.today() == (1, 37)
+        assert [(e.page, e.rows, e.outcome) for e in recorded()] == [(2, 37, "ok")]
+    finally:
+        ledger.close()
+
+
+def test_a_retry_whose_time_ran_out_waiting_for_its_slot_is_no_call_and_no_entry(fake_env):
+    """The reservation is made while the call waits for its slot; a call then not sent is taken back."""
+    fake_env.inject(Fault.HTTP_STATUS, status=503)
+    failed = []
+
+    def ask(client):
+        try:
+            client.most_promoted("US", 14, "day", DAY)
+        except Exception as error:
+            failed.append(error)
+
+    with FastMossClient(Settings.load(retry_backoff=0.2, retry_deadline=0.5, max_concurrency=1)) as client:
+        asking = threading.Thread(target=ask, args=(client,))
+        asking.start()
+        waited = time.monotonic()
+        while fake_env.call_count < 1 and time.monotonic() - waited < 5:
+            time.sleep(0.002)
+        client.limiter.acquire()  # another call holds the only slot while the 503'd page waits to ask again
+        time.sleep(0.6)  # past the page's 0.5 s
+        client.limiter.release()
+        asking.join(10)
+    assert [str(e) for e in failed] == [
+        "FastMoss did not answer one page within 0.5 s in all (connect, reads and retries)"]
+    entries = recorded()
+    assert fake_env.call_count == len(entries) == 1 and [e.outcome for e in entries] == ["ServerError"]

@@ -125,3 +125,19 @@ def test_a_ledger_day_of_another_type_in_redis_is_counted_locally_and_redis_stay
     assert api.call_count == 2
     assert "team ledger" in caplog.text and "refused an operation" in caplog.text and "WRONGTYPE" in caplog.text
     assert "unreachable" not in caplog.text
+
+
+def test_a_reservation_taken_back_leaves_the_teams_count_and_budget_as_before(team, tmp_path, monkeypatch):
+    monkeypatch.setenv("FASTMOSS_DAILY_CALLS", "2")
+    with machine(tmp_path, "alice") as alice, machine(tmp_path, "bob") as bob:
+        alice.top_selling("GB", 28, "day", DAY)  # 37 shops: one call
+        not_sent = alice.ledger.reserve("most_promoted", 1, 100, "test")
+        with pytest.raises(BudgetExceeded):
+            bob.ledger.reserve("most_promoted", 1, 100, "test")
+        alice.ledger.cancel(not_sent)
+        alice.ledger.cancel(not_sent)  # a second time changes nothing
+        assert bob.ledger.today() == (1, 37)
+        assert {(u.endpoint, u.calls, u.rows) for u in bob.ledger.usage(1)} == {("top_selling", 1, 37)}
+        assert [e.endpoint for e in bob.ledger.entries(1)] == ["top_selling"]
+        bob.most_promoted("US", 14, "day", DAY)  # the call given back is bob's to make
+        assert alice.ledger.today() == (2, 137)

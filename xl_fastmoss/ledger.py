@@ -16,7 +16,10 @@ corrected to the rows received (0 for a failed call). Corrections are written wi
 reservation, in its transaction, or by :meth:`Ledger.flush` (when a fetch ends, and before the
 ledger is read or closed): a busy refresh writes one transaction a call, not two, and a
 reservation never waits for a correction to be written. Until then a call counts its page size,
-never less. A call past a budget is refused with
+never less. The transport reserves while the call waits for its slot, so that the reservation
+overlaps the calls in flight; a reservation whose call is then never sent (its time ran out, or
+the run's ``--max-calls`` was reached) is taken back (:meth:`Ledger.cancel`) and counts nothing.
+A call past a budget is refused with
 :class:`~xl_fastmoss.errors.BudgetExceeded` and never retried; answers already cached are still
 served. A call whose process died before it was answered keeps its reservation ("unfinished").
 
@@ -135,8 +138,13 @@ class Ledger(Protocol):
         the next reservation or :meth:`flush`)."""
         ...
 
+    def cancel(self, reservation: Reservation) -> None:
+        """Take back a reservation whose call was never sent: it counts no call and no rows
+        (written like a settlement)."""
+        ...
+
     def flush(self) -> None:
-        """Write the settlements not written yet."""
+        """Write the settlements (and cancellations) not written yet."""
         ...
 
     def usage(self, days: int) -> list[Usage]:
@@ -197,9 +205,11 @@ class LocalLedger:
         self._memory = folder is None
         self._lock = threading.Lock()
         self._db = self._open(folder)
-        #: (rows, outcome, entry) of calls settled since the last write; never held across a
-        #: statement, so settling never waits for a reservation in progress.
+        #: (rows, outcome, entry) of calls settled since the last write, and the entries of
+        #: reservations taken back; never held across a statement, so settling never waits for
+        #: a reservation in progress.
         self._unsettled: list[tuple[int, str, object]] = []
+        self._cancelled: list[tuple[object]] = []
         self._unsettled_lock = threading.Lock()
 
     # -- recording ---------------------------------------------------------------------------
@@ -226,8 +236,12 @@ class LocalLedger:
         with self._unsettled_lock:
             self._unsettled.append((rows, outcome, reservation.entry))
 
+    def cancel(self, reservation: Reservation) -> None:
+        with self._unsettled_lock:
+            self._cancelled.append((reservation.entry,))
+
     def flush(self) -> None:
-        if not self._unsettled:
+        if not (self._unsettled or self._cancelled):
             return
         try:
             with self._transaction() as db:
@@ -236,16 +250,20 @@ class LocalLedger:
             log.warning("%s", error.message)
 
     def _write_settled(self, db: sqlite3.Connection) -> None:
-        """Write the settlements taken so far, in the open transaction; kept for the next one if it fails."""
+        """Write the settlements and cancellations taken so far, in the open transaction; kept for
+        the next one if it fails."""
         with self._unsettled_lock:
             settled, self._unsettled = self._unsettled, []
-        if not settled:
+            cancelled, self._cancelled = self._cancelled, []
+        if not (settled or cancelled):
             return
         try:
             db.executemany("UPDATE calls SET rows = ?, outcome = ? WHERE id = ?", settled)
+            db.executemany("DELETE FROM calls WHERE id = ?", cancelled)
         except BaseException:
             with self._unsettled_lock:
                 self._unsettled[:0] = settled
+                self._cancelled[:0] = cancelled
             raise
 
     # -- reading -----------------------------------------------------------------------------

@@ -294,6 +294,19 @@ redis.call('HINCRBY', KEYS[1], ARGV[3] .. ':rows', tonumber(ARGV[2]))
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[4])
 return 1
 """
+# Take back a reservation whose call was never sent. KEYS as above; ARGV: entry id, page size,
+# endpoint. An entry settled or taken back already (or expired) changes nothing; an endpoint
+# left without calls that day is not shown.
+_CANCEL = """
+if redis.call('HDEL', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('HINCRBY', KEYS[1], 'calls', -1)
+redis.call('HINCRBY', KEYS[1], 'rows', -tonumber(ARGV[2]))
+redis.call('HINCRBY', KEYS[1], ARGV[3] .. ':rows', -tonumber(ARGV[2]))
+if redis.call('HINCRBY', KEYS[1], ARGV[3] .. ':calls', -1) <= 0 then
+  redis.call('HDEL', KEYS[1], ARGV[3] .. ':calls', ARGV[3] .. ':rows')
+end
+return 1
+"""
 
 
 class TeamLedger:
@@ -315,6 +328,7 @@ class TeamLedger:
         self._reads = BoundedReads(self._connection)
         self._reserve = self._connection.register_script(_RESERVE)
         self._settle = self._connection.register_script(_SETTLE)
+        self._cancel = self._connection.register_script(_CANCEL)
         self._reachability = _Reachability(url, "team ledger")
 
     def reserve(self, endpoint: str, page: int, pagesize: int, asked: str) -> Reservation:
@@ -343,6 +357,13 @@ class TeamLedger:
         entry = _entry_json(r.at, r.day, r.endpoint, r.page, r.pagesize, rows, outcome, r.asked)
         self._reachability.run(lambda: self._settle(
             keys=_day_keys(r.day), args=[str(r.entry), rows - r.pagesize, r.endpoint, entry]))
+
+    def cancel(self, reservation: Reservation) -> None:
+        if reservation.store is not self:
+            self.local.cancel(reservation)
+            return
+        r = reservation
+        self._reachability.run(lambda: self._cancel(keys=_day_keys(r.day), args=[str(r.entry), r.pagesize, r.endpoint]))
 
     def flush(self) -> None:
         self.local.flush()  # settlements on Redis are written at once

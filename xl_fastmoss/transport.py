@@ -19,9 +19,10 @@ Bounds on one page, whatever the server does:
   a 3xx is an error naming where it pointed.
 
 Every attempt is a call the vendor meters: each is reserved in the ledger (:mod:`.ledger`)
-under the daily budgets just before it is sent, and settled with the rows it received. A
-call the budgets (or a run's ``--max-calls``) refuse is never sent nor retried; an older
-cached copy then stands in, marked stale, as for any failed fetch.
+under the daily budgets while it waits for its call slot, and settled with the rows it
+received; a reservation whose call is then not sent is taken back. A call the budgets (or a
+run's ``--max-calls``) refuse is never sent nor retried; an older cached copy then stands in,
+marked stale, as for any failed fetch.
 
 An answer fetched after its period settled is final (:mod:`.retention`): it never expires, and
 a refresh reads it from the cache instead of asking again.
@@ -237,13 +238,22 @@ class Transport:
         stays held until the page is stored). A throttled answer is told to the limiter (with
         the window of the call's slot), which slows every caller only when the throttle
         persists; the page's own retry waits in :meth:`_backoff`.
+
+        The ledger reservation is made before waiting for the slot: it takes a transaction on
+        the ledger shared with this process's other pages (and its other processes), and made
+        while the calls ahead are in flight it keeps no slot idle. Taken back when the call is
+        then not sent.
         """
-        slot.go()
-        if clock.remaining() <= 0:  # no time left to ask again: no call, and the page ends on its throttle if any
-            raise clock.throttled or clock.timeout()
-        take_allowed_call()
         reservation = self.ledger.reserve(reading.endpoint.name, body.get("page", 1),
                                           body.get("pagesize", PAGE_SIZE), current_asker())
+        try:
+            slot.go()
+            if clock.remaining() <= 0:  # no time left to ask again: no call, and the page ends on its throttle if any
+                raise clock.throttled or clock.timeout()
+            take_allowed_call()
+        except BaseException:
+            self.ledger.cancel(reservation)
+            raise
         rows, outcome = 0, "unanswered"
         try:
             clock.start()
