@@ -288,3 +288,28 @@ def test_every_caller_is_woken_in_turn_whatever_mix_of_leaving_asking_again_and_
         thread.join(max(0.0, deadline - time.monotonic()))
     assert sorted(finished) == list(range(24)) and limiter.in_flight == 0
     assert peak[0] <= 4
+
+
+def test_a_slot_given_back_to_a_waiting_caller_lets_the_interpreter_go_and_to_no_one_does_not(monkeypatch):
+    """The woken caller needs the interpreter to send its call: the thread giving the slot back
+    pauses a moment, and only when someone was waiting (the figures: BENCHMARKS.md, 4c)."""
+    import xl_fastmoss.throttle as throttle
+
+    paused = []
+    real_sleep = throttle.time.sleep
+    monkeypatch.setattr(throttle.time, "sleep", lambda seconds: (paused.append(seconds), real_sleep(seconds)))
+    limiter = AdaptiveLimiter(1)
+    limiter.acquire()
+    limiter.release()
+    assert paused == []  # no one waiting
+
+    limiter.acquire()
+    went = threading.Event()
+    waiting = threading.Thread(target=lambda: (limiter.acquire(), went.set()))
+    waiting.start()
+    while not limiter._first_asks.waiters:  # the other caller waits for the slot
+        real_sleep(0.001)
+    limiter.release()
+    assert went.wait(5) and paused == [throttle.HAND_OFF]
+    waiting.join(5)
+    assert limiter.in_flight == 1

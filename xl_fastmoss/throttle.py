@@ -40,6 +40,8 @@ from contextlib import contextmanager
 DEFAULT_MAX_PAUSE = 30.0
 #: Pauses stop doubling after this many in a row (2**20 times any pause is past any cap).
 _MOST_DOUBLINGS = 20
+#: Seconds a caller giving its slot back to a waiting caller lets the interpreter go (see release).
+HAND_OFF = 0.0002
 
 
 class AdaptiveLimiter:
@@ -134,12 +136,11 @@ class AdaptiveLimiter:
             turn.line.give_up(turn.ticket)
             self._wake()
 
-    def _wake(self) -> None:
+    def _wake(self) -> int:
         """Wake the callers whose wait the change just made (the lock held) may have ended: only
         callers near the front of a line wait for anything but their place, and a caller further
-        back waits for a place until the line moves up to it."""
-        for line in (self._asked_again, self._first_asks):
-            line.wake_front(self.limit)
+        back waits for a place until the line moves up to it. Gives how many were woken."""
+        return sum(line.wake_front(self.limit) for line in (self._asked_again, self._first_asks))
 
     def _may_go(self, line: _Line, ticket: int) -> bool:
         """Whether ``ticket`` of ``line`` is served next and a slot is free; the lock is held."""
@@ -148,9 +149,14 @@ class AdaptiveLimiter:
         return line is self._asked_again or not self._asked_again.waiting
 
     def release(self) -> None:
+        """Give a slot back. When a caller was waiting for one, this thread lets the interpreter
+        go for a moment: the woken caller needs it to send its call, and would otherwise wait
+        for the switch interval (5 ms) while this thread reads its answer, which can wait."""
         with self._lock:
             self._in_flight = max(0, self._in_flight - 1)
-            self._wake()
+            woken = self._wake()
+        if woken:
+            time.sleep(HAND_OFF)
 
     def on_success(self) -> None:
         with self._lock:
@@ -242,12 +248,15 @@ class _Line:
         """Whether ``ticket`` is among the next ``places`` served (places given up still count)."""
         return ticket - self.serving < places
 
-    def wake_front(self, places: int) -> None:
-        """Wake the waiting callers among the next ``places`` served."""
+    def wake_front(self, places: int) -> int:
+        """Wake the waiting callers among the next ``places`` served; gives how many."""
+        woken = 0
         for ticket in range(self.serving, self.serving + places):
             waiter = self.waiters.get(ticket)
             if waiter is not None:
                 waiter.notify()
+                woken += 1
+        return woken
 
     def next_turn(self) -> None:
         """Serve the next ticket, skipping those whose callers gave up."""
