@@ -59,7 +59,6 @@ def save_dashboard(cells: DashboardCells, path: Path) -> None:
 def extra_wave_note(where: str, waves: int, ideal: int) -> str:
     """The note explaining a refresh that took more waves of calls than its pages need."""
     return (
-        f"{where}: a refresh took {waves} waves where {ideal} suffice. AdaptiveLimiter.acquire is not "
-        "first come, first served (notify_all, then whichever waiter takes the lock first), so pages 2-3 "
-        "of one query can overtake the first pages of others; when a 3-page query's first page lands in "
-        "the last wave, its pages 2-3 need one more.")
+        f"{where}: a refresh took {waves} waves where {ideal} suffice. Slots go out first come, first "
+        "served, and a query's pages 2-3 join the line only once its first page is read; when a 3-page "
+        "query's first page is answered late (this machine's noise), its pages 2-3 land in one wave more.")
