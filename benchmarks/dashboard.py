@@ -61,4 +61,4 @@ def extra_wave_note(where: str, waves: int, ideal: int) -> str:
     return (
         f"{where}: a refresh took {waves} waves where {ideal} suffice. Slots go out first come, first "
         "served, and a query's pages 2-3 join the line only once its first page is read; when a 3-page "
-        "query's first page is answered late (this machine's noise), its pages 2-3 land in one wave more.")
+        "query's first page is answered late, its pages 2-3 land in one wave more.")
