@@ -199,6 +199,21 @@ def test_every_kind_of_value_reads_as_the_general_path_reads_it(column):
     assert warnings == expected_warnings
 
 
+@pytest.mark.parametrize("column", [c for c in COLUMNS[1:] if c.name != "currency"], ids=lambda c: c.name)
+def test_a_column_of_one_odd_value_beside_documented_ones_reads_as_the_general_path_reads_it(column):
+    """The shortcut takes a whole column or none of it: each odd value alone among the example's."""
+    plain = parse._lookup(EXAMPLE["data"]["list"][0], column.source)
+    for value in _ODD_VALUES:
+        column_values = [plain, value, plain, value]
+        warnings: list[str] = []
+        frame = rows_to_frame([_with_value(column.source, v) for v in column_values], MOST_PROMOTED, 1, warnings)
+        expected_warnings: list[str] = []
+        for rank, (given, shown) in enumerate(zip(column_values, frame[column.name].tolist(), strict=True), start=1):
+            expected = _general_value(column, given, rank, expected_warnings)
+            assert _same(shown, expected), (given, shown, expected)
+        assert warnings == expected_warnings, value
+
+
 def test_plain_percentages_are_their_exact_decimal_fraction():
     pick = random.Random(7)
     texts = []

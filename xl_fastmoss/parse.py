@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeGuard
 
+import numpy as np
 import pandas as pd
 
 from .columns import COLUMNS, ID, RATE, Column, columns_for
@@ -119,14 +120,28 @@ def rows_and_warnings(rows: list, endpoint: Endpoint,
             _flatten(row, rank, warnings, values)
             found += [(rank, text) for text in warnings]
     # Arrays, not Series: a frame made of Series aligns their indexes first, which costs more
-    # than reading the rows.
-    data = {c: pd.array(values[c], dtype=_DTYPES[c]) for c in columns_for(endpoint)}
-    return pd.DataFrame(data, columns=list(data)), found
+    # than reading the rows. The arrays are new, so the frame need not copy them.
+    data = {c: _typed_array(values[c], _DTYPES[c]) for c in columns_for(endpoint)}
+    return pd.DataFrame(data, columns=list(data), copy=False), found
+
+
+def _typed_array(values: list, dtype: Any) -> Any:
+    """One column's values (of its type, or None for a blank) as an array of its dtype; whole
+    numbers and decimals are handed to numpy whole, which pd.array would look at one by one."""
+    if dtype == _INT64:
+        if _NONE in set(map(type, values)):
+            return pd.arrays.IntegerArray(np.array([0 if v is None else v for v in values], dtype=np.int64),
+                                          np.array([v is None for v in values], dtype=bool))
+        return pd.arrays.IntegerArray(np.array(values, dtype=np.int64), np.zeros(len(values), dtype=bool))
+    if dtype == _FLOAT64:
+        return np.array(values, dtype=np.float64)  # None is NaN, pandas' blank of a float column
+    return pd.array(values, dtype=dtype)
 
 
 #: Each column's pandas dtype, looked up once: a dtype given by name is looked up in pandas'
 #: registry on every call, which costs as much as building the array.
 _DTYPES: dict[str, Any] = {c.name: pd.api.types.pandas_dtype(c.dtype) for c in COLUMNS}
+_INT64, _FLOAT64 = pd.Int64Dtype(), np.dtype(np.float64)
 
 # How each column's value is read when it already has the plain type the API documents; any
 # other value takes the general path (_read, _seller_id), which blanks it with a warning.
@@ -135,6 +150,10 @@ _FAST_PATH = {"string": _TEXT, "Int64": _WHOLE, "float64": _DECIMAL}
 #: A percentage as the API writes it ("-11.63%"): short enough to be exact in Decimal arithmetic,
 #: so float(text + "e-2") is the same correctly rounded float as float(Decimal(text) / 100).
 _PLAIN_PERCENT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,12})?%?")
+_NONE = type(None)
+_STR, _INT, _FLOAT, _NUMBER, _ID_TYPES = {str}, {int}, {float}, {float, int}, {int, str}
+#: Rates the API writes for "no figure" (a new shop): blanks without a warning.
+BLANK_RATES = frozenset({"", "-", "--", "N/A", "n/a"})
 _READERS = tuple((c, c.source, _ID if c.kind is ID else _PERCENT if c.kind is RATE else _FAST_PATH[c.dtype])
                  for c in COLUMNS[1:])
 
@@ -145,16 +164,16 @@ def _read_by_column(rows: list[dict], first_rank: int) -> tuple[dict[str, list],
     read value by value as :func:`_flatten` reads it, with the same warnings in the same order."""
     values: dict[str, list] = {"rank": list(range(first_rank, first_rank + len(rows)))}
     found: list[tuple[int, int, str]] = []
+    shop_infos = [row["shop_info"] for row in rows]  # every row has one: see rows_and_warnings
     for order, (read, path, fast) in enumerate(_READERS):
         if len(path) == 1:
             raw = [row.get(path[0]) for row in rows]
-        elif len(path) == 2:  # shop_info's fields: _lookup's walk, inlined for the plain case
-            outer, inner = path
-            raw = [part.get(inner) if type(part := row.get(outer)) is dict else _lookup(row, path) for row in rows]
+        elif path[0] == "shop_info" and len(path) == 2:
+            raw = [info.get(path[1]) for info in shop_infos]
         else:
             raw = [_lookup(row, path) for row in rows]
-        if read.name == "currency":
-            raw = [value or _lookup(row, ("shop_info", "currency")) for value, row in zip(raw, rows, strict=True)]
+        if read.name == "currency" and not all(raw):
+            raw = [value or info.get("currency") for value, info in zip(raw, shop_infos, strict=True)]
         plain = _plain_column(fast, raw)
         if plain is not None:
             values[read.name] = plain
@@ -170,18 +189,35 @@ def _read_by_column(rows: list[dict], first_rank: int) -> tuple[dict[str, list],
 
 def _plain_column(fast: int, raw: list) -> list | None:
     """The column's values when each has the plain type the API documents or is null (a blank,
-    no warning: see _value and _read), else None."""
-    if fast == _TEXT and all(type(v) is str or v is None for v in raw):
+    no warning: see _value and _read), else None. Types are looked at with ``map`` (a loop in C):
+    this runs for every column of every page read, stored pages included."""
+    types = set(map(type, raw))
+    present = [v for v in raw if v is not None] if _NONE in types else raw
+    types.discard(_NONE)
+    if not present:
         return raw
-    if fast == _WHOLE and all((type(v) is int and -_INT64_MAX <= v <= _INT64_MAX) or v is None for v in raw):
-        return raw
-    if fast == _DECIMAL and all(((type(v) is float or type(v) is int) and -1e308 < v < 1e308) or v is None
-                                for v in raw):
-        return [None if v is None else float(v) for v in raw]
-    if fast == _PERCENT and all((type(v) is str and _PLAIN_PERCENT.fullmatch(v)) or v is None for v in raw):
-        return [None if v is None else float(v.removesuffix("%") + "e-2") for v in raw]
-    if fast == _ID and all(type(v) is int or (type(v) is str and v.isdigit()) or v is None for v in raw):
-        return [None if v is None else str(v) for v in raw]
+    if fast == _TEXT:
+        return raw if types == _STR else None
+    if fast == _WHOLE:
+        return raw if types == _INT and -_INT64_MAX <= min(present) and max(present) <= _INT64_MAX else None
+    if fast == _DECIMAL:
+        if types == _FLOAT and all(map(math.isfinite, present)) and -1e308 < min(present) and max(present) < 1e308:
+            return raw
+        if types <= _NUMBER and all((-1e308 < v < 1e308) for v in present):  # NaN compares false
+            return [None if v is None else float(v) for v in raw]
+        return None
+    if fast == _PERCENT:
+        if types != _STR:
+            return None
+        rates = [v for v in present if v not in BLANK_RATES] if not BLANK_RATES.isdisjoint(present) else present
+        if not all(map(_PLAIN_PERCENT.fullmatch, rates)):
+            return None
+        return [None if v is None or v in BLANK_RATES else float(v.removesuffix("%") + "e-2") for v in raw]
+    if fast == _ID:
+        if types == _STR and all(map(str.isdigit, present)):
+            return raw
+        if types <= _ID_TYPES and all(type(v) is int or v.isdigit() for v in present):
+            return [None if v is None else str(v) for v in raw]
     return None
 
 
@@ -271,7 +307,7 @@ def _rate(column: str, value: object, rank: int, warnings: list[str]) -> float |
     number: Decimal | None = None
     if isinstance(value, str):
         text = value.strip().removesuffix("%").strip().replace(",", "")
-        if text in ("", "-", "--", "N/A", "n/a"):
+        if text in BLANK_RATES:
             return None
         try:
             number = Decimal(text)
