@@ -268,7 +268,10 @@ class FastMossClient:
             fetched.advance()
             pieces = within(plans[query], answer.page.total, answer.page.row_count)
             fetched.adjust(len(plans[query]) - len(pieces))
-            later_pages[query] = (pieces, [answer, *(self._piece_future(query, p, refresh) for p in pieces[1:])])
+            # A first page the API just answered says its later pages are not stored either: they
+            # are looked for in the cache by the threads that call for them, not here one by one.
+            later_pages[query] = (pieces, [answer, *(self._piece_future(query, p, refresh, read_here=answer.from_cache)
+                                                     for p in pieces[1:])])
         for query, (pieces, answers) in later_pages.items():
             tables[query] = self._assemble(query, wanted[query], pieces, answers, fetched)
         return tables
@@ -342,13 +345,14 @@ class FastMossClient:
             self._keep(result)
         return result
 
-    def _piece_future(self, query: RankingQuery, piece: Piece, refresh: bool) -> Future:
+    def _piece_future(self, query: RankingQuery, piece: Piece, refresh: bool, *, read_here: bool = True) -> Future:
         """The answer for one piece, shared with any identical request already in flight.
 
         A page the cache serves (unless refreshing) is read in the asker's thread: handing it
         to another thread would only add the wait for that thread to take it and give it back.
-        Any other page is fetched by the pool in the context of the asker (:mod:`.asking`), so
-        the ledger records what asked for it.
+        Any other page, and every page when not ``read_here``, is fetched by the pool (which
+        reads the cache first) in the context of the asker (:mod:`.asking`), so the ledger
+        records what asked for it.
         """
         body = query.body(piece.page, piece.size)
         key = (query.endpoint.path, json.dumps(body, sort_keys=True), refresh)
@@ -356,7 +360,7 @@ class FastMossClient:
             shared = self._in_flight.get(key)
         if shared is not None:
             return shared
-        if not refresh:
+        if read_here and not refresh:
             served = self.transport.cached_answer(query.endpoint, body, first_rank=piece.first)
             if served is not None:
                 self._count_page(served)
