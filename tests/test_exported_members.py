@@ -2,9 +2,22 @@ import xl_fastmoss
 
 
 def test_all_lists_exactly_the_public_names():
-    public = {name for name in vars(xl_fastmoss) if not name.startswith("_")}
+    public = {name for name in dir(xl_fastmoss) if not name.startswith("_")}
     modules = {name for name in public if type(getattr(xl_fastmoss, name)).__name__ == "module"}
     assert set(xl_fastmoss.__all__) == public - modules - {"annotations", "pd"}
+    assert all(getattr(xl_fastmoss, name) is not None for name in xl_fastmoss.__all__)
+
+
+def test_a_first_table_does_not_import_the_history_and_comparison_modules():
+    import subprocess
+    import sys
+
+    later = ("xl_fastmoss.shop_history", "xl_fastmoss.movers")
+    program = (f"import sys, xl_fastmoss; print([m for m in {later} if m in sys.modules]); "
+               "print(xl_fastmoss.HistoryQuery.__module__)")
+    shown = subprocess.run([sys.executable, "-c", program],
+                           capture_output=True, text=True, check=True).stdout.split("\n")
+    assert shown[:2] == ["[]", "xl_fastmoss.shop_history"]
 
 
 def test_every_error_descends_from_one_root():

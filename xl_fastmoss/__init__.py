@@ -8,9 +8,10 @@
 
 from __future__ import annotations
 
+import typing
+
 import pandas as pd
 
-from . import movers, shop_history
 from .client import FastMossClient, default_client
 from .endpoints import ENDPOINTS, FULLY_MANAGED, MOST_PROMOTED, TOP_SELLING, Endpoint
 from .errors import (
@@ -39,7 +40,13 @@ from .errors import (
 from .query import RankingQuery, TableRequest
 from .result import RankingResult
 from .settings import Settings
-from .shop_history import HistoryQuery, HistoryResult
+
+if typing.TYPE_CHECKING:
+    from .shop_history import HistoryQuery, HistoryResult
+
+#: Names of modules a first table does not need, imported when first asked for (a fresh
+#: process's first table waits for every module imported before it).
+_LATER = {"HistoryQuery": "shop_history", "HistoryResult": "shop_history"}
 
 __all__ = [
     "APIError", "AuthenticationError", "CertificateError", "ConfigurationError", "ConnectionFailed", "ENDPOINTS",
@@ -144,6 +151,8 @@ def history(seller_id, region, category_id, date_type, start, end, *, ranking="m
         the cache, and paged only until the shop is found: a shop in the top 100 every day
         costs one call a day, and nothing once cached.
     """
+    from . import shop_history
+
     return shop_history.history(
         default_client(), seller_id, region, category_id, date_type, start, end, ranking=ranking,
         sort_by=sort_by, depth=depth, refresh=refresh).frame
@@ -152,5 +161,19 @@ def history(seller_id, region, category_id, date_type, start, end, *, ranking="m
 def _ranking(endpoint: str, region, category_id, date_type, date_value, compare, **options) -> pd.DataFrame:
     if compare is None:
         return default_client().ranking(endpoint, region, category_id, date_type, date_value, **options).frame
+    from . import movers
+
     return movers.compared_ranking(default_client(), endpoint, region, category_id, date_type, date_value,
                                    compare=compare, **options).frame
+
+
+def __getattr__(name: str):
+    if name in _LATER:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LATER[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LATER})
