@@ -7,19 +7,21 @@ project writes ever holds the key, and no message quotes the config file's lines
 
 from __future__ import annotations
 
-import configparser
 import math
 import os
 import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import platformdirs
 
 from . import redact
 from .errors import ConfigurationError, MissingApiKey
 from .files import atomic_write
+
+if TYPE_CHECKING:  # imported where a config file is read: most users have none
+    import configparser
 
 log = redact.logger(__name__)
 
@@ -310,7 +312,10 @@ def read_config() -> dict[str, str]:
 
 
 def _read_config_file() -> dict[str, str]:
-    parser = _parse_config_file(config_file())
+    path = config_file()
+    if not path.is_file():  # as configparser reads a missing file: nothing
+        return {}
+    parser = _parse_config_file(path)
     values = dict(parser["fastmoss"]) if parser.has_section("fastmoss") else {}
     redact.remember_secret(values.get("api_key"))
     return values
@@ -319,6 +324,8 @@ def _read_config_file() -> dict[str, str]:
 def _parse_config_file(path: Path) -> configparser.ConfigParser:
     """The config file parsed; a file that does not parse is refused naming the line, never
     quoting it (configparser's own messages repeat the line, which may be the key's)."""
+    import configparser
+
     parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read(path, encoding="utf-8")
