@@ -58,6 +58,19 @@ def test_a_second_ask_is_served_from_memory_without_a_call(client, server):
     assert len(again.frame) == 150
 
 
+@pytest.mark.parametrize("rows", [200, 150])
+def test_a_table_changed_by_its_caller_leaves_the_one_held_in_memory_as_it_was(client, rows):
+    first = client.most_promoted("US", 14, "day", DAY, rows=200).frame
+    names, sold = first["name"].tolist(), first["units_sold"].tolist()
+    mine = client.most_promoted("US", 14, "day", DAY, rows=rows).frame  # all the held rows, or some
+    mine.loc[0, "name"] = "changed"
+    mine["units_sold"] *= 2
+    mine.attrs["total"] = -1
+    again = client.most_promoted("US", 14, "day", DAY, rows=200).frame
+    assert again["name"].tolist() == names and again["units_sold"].tolist() == sold
+    assert again.attrs["total"] == 500
+
+
 def test_another_process_sees_the_same_persistent_cache(client, server):
     client.most_promoted("US", 14, "day", DAY, rows=300)
     with FastMossClient(client.settings) as other:

@@ -51,5 +51,15 @@ class RankingResult:
         return self.rows_asked >= rows or len(self.frame) < self.rows_asked
 
     def first(self, rows: int) -> RankingResult:
-        """The same result cut to its first ``rows`` rows, on a frame of its own."""
-        return dataclasses.replace(self, frame=self.frame.iloc[:rows].copy(), rows_asked=rows)
+        """The same result cut to its first ``rows`` rows, on a frame of its own: one whose changes
+        never reach this one (under Copy-on-Write pandas copies its data only if it is written)."""
+        cut = self.frame.iloc[:rows] if rows < len(self.frame) else self.frame
+        return dataclasses.replace(self, frame=cut.copy(deep=not _copy_on_write()), rows_asked=rows)
+
+
+_PANDAS_3 = int(pd.__version__.split(".", 1)[0]) >= 3
+
+
+def _copy_on_write() -> bool:
+    """Whether pandas copies shared data before writing it: always from pandas 3, an option in 2.2."""
+    return _PANDAS_3 or pd.get_option("mode.copy_on_write") is True
