@@ -121,27 +121,30 @@ def rows_and_warnings(rows: list, endpoint: Endpoint,
             found += [(rank, text) for text in warnings]
     # Arrays, not Series: a frame made of Series aligns their indexes first, which costs more
     # than reading the rows. The arrays are new, so the frame need not copy them.
-    data = {c: _typed_array(values[c], _DTYPES[c]) for c in columns_for(endpoint)}
+    data = {c: _typed_array(values[c], c) for c in columns_for(endpoint)}
     return pd.DataFrame(data, columns=list(data), copy=False), found
 
 
-def _typed_array(values: list, dtype: Any) -> Any:
+def _typed_array(values: list, column: str) -> Any:
     """One column's values (of its type, or None for a blank) as an array of its dtype; whole
     numbers and decimals are handed to numpy whole, which pd.array would look at one by one."""
-    if dtype == _INT64:
+    dtype = _DTYPES[column]
+    if dtype is _INT64:
         if _NONE in set(map(type, values)):
             return pd.arrays.IntegerArray(np.array([0 if v is None else v for v in values], dtype=np.int64),
                                           np.array([v is None for v in values], dtype=bool))
         return pd.arrays.IntegerArray(np.array(values, dtype=np.int64), np.zeros(len(values), dtype=bool))
-    if dtype == _FLOAT64:
+    if dtype is _FLOAT64:
         return np.array(values, dtype=np.float64)  # None is NaN, pandas' blank of a float column
     return pd.array(values, dtype=dtype)
 
 
-#: Each column's pandas dtype, looked up once: a dtype given by name is looked up in pandas'
-#: registry on every call, which costs as much as building the array.
-_DTYPES: dict[str, Any] = {c.name: pd.api.types.pandas_dtype(c.dtype) for c in COLUMNS}
 _INT64, _FLOAT64 = pd.Int64Dtype(), np.dtype(np.float64)
+#: Each column's pandas dtype, looked up once (a dtype given by name is looked up in pandas'
+#: registry on every call, which costs as much as building the array) and compared by identity
+#: (== of two pandas dtypes costs 25 us).
+_DTYPES: dict[str, Any] = {
+    c.name: {"Int64": _INT64, "float64": _FLOAT64}.get(c.dtype) or pd.api.types.pandas_dtype(c.dtype) for c in COLUMNS}
 
 # How each column's value is read when it already has the plain type the API documents; any
 # other value takes the general path (_read, _seller_id), which blanks it with a warning.
@@ -151,7 +154,7 @@ _FAST_PATH = {"string": _TEXT, "Int64": _WHOLE, "float64": _DECIMAL}
 #: so float(text + "e-2") is the same correctly rounded float as float(Decimal(text) / 100).
 _PLAIN_PERCENT = re.compile(r"-?[0-9]{1,15}(?:\.[0-9]{1,12})?%?")
 _NONE = type(None)
-_STR, _INT, _FLOAT, _NUMBER, _ID_TYPES = {str}, {int}, {float}, {float, int}, {int, str}
+_STR, _INT, _FLOAT, _NUMBER, _ID_TYPES, _DICT = {str}, {int}, {float}, {float, int}, {int, str}, {dict}
 #: Rates the API writes for "no figure" (a new shop): blanks without a warning.
 BLANK_RATES = frozenset({"", "-", "--", "N/A", "n/a"})
 _READERS = tuple((c, c.source, _ID if c.kind is ID else _PERCENT if c.kind is RATE else _FAST_PATH[c.dtype])
@@ -164,15 +167,22 @@ def _read_by_column(rows: list[dict], first_rank: int) -> tuple[dict[str, list],
     read value by value as :func:`_flatten` reads it, with the same warnings in the same order."""
     values: dict[str, list] = {"rank": list(range(first_rank, first_rank + len(rows)))}
     found: list[tuple[int, int, str]] = []
-    shop_infos = [row["shop_info"] for row in rows]  # every row has one: see rows_and_warnings
+    #: The objects at a path of every row (rows and their shop_info are objects: see
+    #: rows_and_warnings), or None where one of them is not: then each value is looked up.
+    holders: dict[tuple[str, ...], list[dict] | None] = {(): rows}
+
+    def held_at(prefix: tuple[str, ...]) -> list[dict] | None:
+        if prefix not in holders:
+            parents = held_at(prefix[:-1])
+            objects: list = [] if parents is None else [parent.get(prefix[-1]) for parent in parents]
+            holders[prefix] = objects if parents is not None and set(map(type, objects)) <= _DICT else None
+        return holders[prefix]
+
     for order, (read, path, fast) in enumerate(_READERS):
-        if len(path) == 1:
-            raw = [row.get(path[0]) for row in rows]
-        elif path[0] == "shop_info" and len(path) == 2:
-            raw = [info.get(path[1]) for info in shop_infos]
-        else:
-            raw = [_lookup(row, path) for row in rows]
+        parents, name = held_at(path[:-1]), path[-1]
+        raw = [parent.get(name) for parent in parents] if parents is not None else [_lookup(row, path) for row in rows]
         if read.name == "currency" and not all(raw):
+            shop_infos = held_at(("shop_info",)) or []
             raw = [value or info.get("currency") for value, info in zip(raw, shop_infos, strict=True)]
         plain = _plain_column(fast, raw)
         if plain is not None:

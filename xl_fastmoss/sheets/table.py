@@ -35,10 +35,11 @@ def _rectangle(frame: pd.DataFrame, fields: tuple[str, ...], headers: bool) -> l
 
 def _column_cells(series: pd.Series) -> list:
     """A column's values as cells, its blanks None: what :func:`_cell` makes of each, at less cost."""
-    if series.dtype == "float64":  # Python floats: a blank is NaN, the one float unequal to itself
-        return [None if v != v else v for v in series.tolist()]
-    if isinstance(series.dtype, pd.api.extensions.ExtensionDtype):  # Int64, string, boolean: blanks are pd.NA
+    dtype = series.dtype  # not compared with ==: an extension dtype's == costs 25 us
+    if isinstance(dtype, pd.api.extensions.ExtensionDtype):  # Int64, string, boolean: blanks are pd.NA
         return series.array.to_numpy(dtype=object, na_value=None).tolist()
+    if dtype.kind == "f":  # Python floats: a blank is NaN, the one float unequal to itself
+        return [None if v != v else v for v in series.tolist()]
     return [_cell(v) for v in series.tolist()]
 
 
