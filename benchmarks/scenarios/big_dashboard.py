@@ -22,6 +22,9 @@ CHILD = "benchmarks.children.big_dashboard"
 MB = 1 / 2**20
 #: The issue's targets: cold within 1.2 x (network limit + start-up), warm 2.5 s, 250 MB peak.
 COLD_FACTOR, WARM_LIMIT_S, PEAK_LIMIT_BYTES = 1.2, 2.5, 250 * 2**20
+#: Sessions run for the cold figures (the median one is shown): one session varies by half a
+#: second from the next on these shared machines. With --quick, one.
+COLD_RUNS = 3
 #: With --quick, naive code fills every Nth formula only; its time is scaled up by N.
 QUICK_NAIVE_EVERY = 4
 
@@ -32,9 +35,15 @@ def run(bench: Bench) -> None:
     queries = list({t.with_rows(500): None for _, _, t in cells})
     bench.warm_server(queries)
     every = QUICK_NAIVE_EVERY if bench.quick else 1
-    with bench.fresh_env():
-        whole_s, ours = bench.child(CHILD, "ours")
-        calls = bench.server.calls
+    sessions = []  # (cold seconds, whole process seconds, the child's figures, the calls it made)
+    for _ in range(1 if bench.quick else COLD_RUNS):
+        with bench.fresh_env():
+            whole_s, ours = bench.child(CHILD, "ours")
+            assert isinstance(ours, dict)
+            sessions.append((_cold_s(ours), whole_s, ours, bench.server.calls))
+    colds = sorted(cold for cold, *_ in sessions)
+    _, whole_s, ours, calls = sorted(sessions, key=lambda session: session[0])[len(sessions) // 2]
+    assert all(len(session[3]) == len(calls) for session in sessions)
     # Each child runs alone, so that none shares the two cores with another.
     with bench.fresh_env():
         _, floor = bench.child(CHILD, "floor")
@@ -48,14 +57,17 @@ def run(bench: Bench) -> None:
     rounds = fewest_rounds(list(pages.values()), concurrency)
     limit_s = rounds * bench.latency
     startup_s = ours["imports_s"] + ours["open_s"]
-    cold_s = startup_s + ours["refresh_s"] + ours["cells_s"]
+    cold_s = _cold_s(ours)
+    spread = (f"median of {len(colds)} sessions, cold {', '.join(f'{c:.2f}' for c in colds)} s: " if len(colds) > 1
+              else "")
     naive_s = naive["imports_s"] + naive["cells_s"] * every
     cold_target = COLD_FACTOR * (limit_s + startup_s)
+    peak = max(session[2]["rss_peak"] for session in sessions)
     estimated = " (est. from every 4th formula)" if every > 1 else ""
     bench.rows += [
         Row(f"4c. dashboard of {ours['formulas']} FM_ formulas ({len(pages)} queries), cold: "
             "start-up + refresh + every cell",
-            f"{cold_s:.2f} s (start-up {startup_s:.2f} + refresh {ours['refresh_s']:.2f} + cells "
+            f"{cold_s:.2f} s ({spread}start-up {startup_s:.2f} + refresh {ours['refresh_s']:.2f} + cells "
             f"{ours['cells_s']:.2f})", str(len(calls)), f"{naive_s:.2f} s{estimated}", str(naive_calls),
             f"x{naive_s / cold_s:.1f} faster",
             f"<= {COLD_FACTOR} x ({limit_s:.1f} s limit + {startup_s:.2f} s) = {cold_target:.2f} s",
@@ -66,12 +78,13 @@ def run(bench: Bench) -> None:
             f"x{naive['cells_s'] * every / ours['warm_s']:.0f} faster", f"<= {WARM_LIMIT_S} s",
             ours["warm_s"] <= WARM_LIMIT_S),
         Row("4e. the same dashboard: peak memory of the process (RSS)",
-            f"{ours['rss_peak'] * MB:.0f} MB", "", f"{naive['rss_peak'] * MB:.0f} MB", "",
-            f"x{ours['rss_peak'] / naive['rss_peak']:.2f} of naive", f"<= {PEAK_LIMIT_BYTES * MB:.0f} MB",
-            ours["rss_peak"] <= PEAK_LIMIT_BYTES),
+            f"{peak * MB:.0f} MB{' (the highest of the sessions)' if len(sessions) > 1 else ''}", "",
+            f"{naive['rss_peak'] * MB:.0f} MB", "", f"x{peak / naive['rss_peak']:.2f} of naive",
+            f"<= {PEAK_LIMIT_BYTES * MB:.0f} MB", peak <= PEAK_LIMIT_BYTES),
     ]
     bench.notes.append(
-        f"4c-4e. One fresh process ({whole_s:.1f} s in all) as an Excel session: start-up (pandas, "
+        f"4c-4e. {len(sessions)} fresh process{'es' * (len(sessions) > 1)}, one after the other, the figures of the "
+        f"median one by cold time ({whole_s:.1f} s in all), each as an Excel session: start-up (pandas, "
         f"requests, xlwings, xl_fastmoss.udfs and .macros imported {ours['imports_s']:.2f} s; the client "
         f"opened {ours['open_s']:.2f} s), the refresh button's work (plan_refresh, the estimate, "
         "fetch_plan(refresh=True), the refresh record), then each formula's UDF called by a new client "
@@ -85,6 +98,11 @@ def run(bench: Bench) -> None:
         f"of that). Peak RSS after the imports alone: {ours['rss_imported'] * MB:.0f} MB. Naive: each formula "
         f"fetches its own pages, {NAIVE_THREADS} formulas at a time, "
         "no cache.")
+
+
+def _cold_s(ours: dict) -> float:
+    """A session's cold time: start-up, the refresh and every cell."""
+    return ours["imports_s"] + ours["open_s"] + ours["refresh_s"] + ours["cells_s"]
 
 
 def pages_per_query(calls) -> dict[tuple[str, str], int]:
