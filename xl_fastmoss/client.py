@@ -22,7 +22,6 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
-import pandas as pd
 import requests
 
 from . import redact
@@ -31,6 +30,7 @@ from .endpoints import ENDPOINTS, MAX_ROWS, PAGE_SIZE, Endpoint
 from .errors import ConfigurationError, FastMossError
 from .ledger import open_ledger
 from .paging import EXACT, Piece, plan_pieces, query_id, within
+from .parse import Columns, frame_of
 from .query import RankingQuery, TableRequest, validate_rows
 from .refresh_record import RefreshRecord, query_key
 from .result import RankingResult
@@ -317,18 +317,19 @@ class FastMossClient:
             progress.advance()
             collected.append(answer)
         self.stats.count("tables_built")
-        frames = []
+        parts = []
         rank = 1  # the first rank this piece gives the table: pieces follow each other in rank order
         for number, (piece, answer) in enumerate(zip(pieces, collected, strict=True), start=1):
             last = min(piece.last, rows)  # the last rank of this piece the table shows
-            frames.append(_rows_of(answer).iloc[rank - piece.first:last - piece.first + 1])
+            shown = slice(rank - piece.first, last - piece.first + 1)
+            parts.append({name: array[shown] for name, array in _columns_of(answer).items()})
             warnings += [text for at, text in answer.page.row_warnings if rank <= at <= last]
             count = answer.page.row_count
             if number < len(collected) and count < min(piece.size, last - piece.first + 1):
                 warnings.append(f"page {piece.page} answered {count} of {piece.size} rows; "
                                 f"ranks {piece.first + count}-{piece.last} are missing")
             rank = piece.last + 1
-        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0].reset_index(drop=True)
+        frame = frame_of(parts)
         stale = [a.stale_reason for a in collected if a.stale_reason]
         stale_errors = [a.stale_error for a in collected if a.stale_error]
         result = RankingResult(
@@ -429,11 +430,11 @@ def open_cache(settings: Settings) -> ResponseCache:
     return TeamCache(url, local, settings.cache_ttl, settings.max_page_bytes)
 
 
-def _rows_of(answer: PageAnswer) -> pd.DataFrame:
-    """A page's typed rows: the transport reads every page into a frame before handing it on."""
-    frame = answer.page.frame
-    assert frame is not None, "the transport hands on read pages only"
-    return frame
+def _columns_of(answer: PageAnswer) -> Columns:
+    """A page's typed columns: the transport reads every page before handing it on."""
+    columns = answer.page.columns
+    assert columns is not None, "the transport hands on read pages only"
+    return columns
 
 
 class _Progress:

@@ -27,11 +27,15 @@ _INT64_MAX = 2**63 - 1
 _LARGEST_EXPONENT = 300
 
 
+#: A table's columns as typed arrays (pandas extension arrays or numpy arrays), in column order.
+Columns = dict[str, Any]
+
+
 @dataclass
 class Page:
-    """One page as the API answered it; ``frame`` and ``row_warnings`` once :func:`read_page` read its rows."""
+    """One page as the API answered it; ``columns`` and ``row_warnings`` once :func:`read_page` read its rows."""
 
-    #: The rows as the JSON had them, until :func:`read_page` reads them into ``frame``; then
+    #: The rows as the JSON had them, until :func:`read_page` reads them into ``columns``; then
     #: empty, so that a refresh does not hold every page's JSON until its last page answers.
     rows: list
     total: int | None
@@ -39,14 +43,22 @@ class Page:
     date_value: str | None
     request_id: str | None
     warnings: list[str] = field(default_factory=list)
-    #: The rows as a typed table, ranks counted from the page's first rank.
-    frame: pd.DataFrame | None = None
+    #: The rows as typed columns, ranks counted from the page's first rank. Not a frame: a table
+    #: of several pages is made into one frame from its pages' columns (:func:`frame_of`).
+    columns: Columns | None = None
     #: (rank, warning) for each field that became a blank.
     row_warnings: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def row_count(self) -> int:
-        return len(self.frame) if self.frame is not None else len(self.rows)
+        return len(self.columns["rank"]) if self.columns is not None else len(self.rows)
+
+    @property
+    def frame(self) -> pd.DataFrame | None:
+        """The rows as a frame of their own, made on each access."""
+        if self.columns is None:
+            return None
+        return frame_of([{name: array.copy() for name, array in self.columns.items()}])
 
 
 def read_page(payload: object, endpoint: Endpoint, first_rank: int, page_size: int) -> Page:
@@ -58,7 +70,7 @@ def read_page(payload: object, endpoint: Endpoint, first_rank: int, page_size: i
     page = read_envelope(payload)
     rows = page.rows[:page_size]
     try:
-        page.frame, page.row_warnings = rows_and_warnings(rows, endpoint, first_rank)
+        page.columns, page.row_warnings = typed_columns(rows, endpoint, first_rank)
     except (ArithmeticError, ValueError, TypeError, RecursionError, MemoryError) as error:
         suffix = f" [request_id {page.request_id}]" if page.request_id else ""
         raise InvalidResponse(f"FastMoss answered rows that cannot be read as a table "
@@ -110,6 +122,12 @@ def rows_to_frame(rows: list, endpoint: Endpoint, first_rank: int = 1,
 def rows_and_warnings(rows: list, endpoint: Endpoint,
                       first_rank: int = 1) -> tuple[pd.DataFrame, list[tuple[int, str]]]:
     """:func:`rows_to_frame`, with each warning beside the rank of the row it is about."""
+    columns, found = typed_columns(rows, endpoint, first_rank)
+    return frame_of([columns]), found
+
+
+def typed_columns(rows: list, endpoint: Endpoint, first_rank: int = 1) -> tuple[Columns, list[tuple[int, str]]]:
+    """The endpoint's columns of ``rows`` as typed arrays, and each warning beside its rank."""
     if all(type(row) is dict and type(row.get("shop_info")) is dict for row in rows):
         values, found = _read_by_column(rows, first_rank)
     else:
@@ -119,10 +137,29 @@ def rows_and_warnings(rows: list, endpoint: Endpoint,
             warnings: list[str] = []
             _flatten(row, rank, warnings, values)
             found += [(rank, text) for text in warnings]
-    # Arrays, not Series: a frame made of Series aligns their indexes first, which costs more
-    # than reading the rows. The arrays are new, so the frame need not copy them.
-    data = {c: _typed_array(values[c], c) for c in columns_for(endpoint)}
-    return pd.DataFrame(data, columns=list(data), copy=False), found
+    return {c: _typed_array(values[c], c) for c in columns_for(endpoint)}, found
+
+
+def frame_of(parts: list[Columns]) -> pd.DataFrame:
+    """One frame of the columns of ``parts`` (at least one, all with the same columns), one part
+    after the other. It holds the parts' arrays (one part), or their joins: under pandas' Copy-on-
+    Write a change to the frame copies first, so callers that change a table leave its parts be.
+
+    Arrays, not Series: a frame made of Series aligns their indexes first, which costs more than
+    reading the rows; and the columns of several pages are joined an array at a time, which costs
+    less than joining frames of them.
+    """
+    if len(parts) == 1:
+        data = dict(parts[0])
+    else:
+        data = {name: _joined([part[name] for part in parts]) for name in parts[0]}
+    return pd.DataFrame(data, columns=list(data), copy=False)
+
+
+def _joined(arrays: list) -> Any:
+    if isinstance(arrays[0], np.ndarray):
+        return np.concatenate(arrays)
+    return type(arrays[0])._concat_same_type(arrays)  # the extension array interface's join
 
 
 def _typed_array(values: list, column: str) -> Any:
