@@ -142,8 +142,9 @@ def typed_columns(rows: list, endpoint: Endpoint, first_rank: int = 1) -> tuple[
 
 def frame_of(parts: list[Columns]) -> pd.DataFrame:
     """One frame of the columns of ``parts`` (at least one, all with the same columns), one part
-    after the other. It holds the parts' arrays (one part), or their joins: under pandas' Copy-on-
-    Write a change to the frame copies first, so callers that change a table leave its parts be.
+    after the other. It holds the parts' arrays (one part) or their joins, not copies: a write to
+    it reaches them, and through them every table made of the same pages. A table's frame is
+    handed out only through :meth:`.result.RankingResult.first`, whose frame is a copy.
 
     Arrays, not Series: a frame made of Series aligns their indexes first, which costs more than
     reading the rows; and the columns of several pages are joined an array at a time, which costs
@@ -204,9 +205,10 @@ def _read_by_column(rows: list[dict], first_rank: int) -> tuple[dict[str, list],
     read value by value as :func:`_flatten` reads it, with the same warnings in the same order."""
     values: dict[str, list] = {"rank": list(range(first_rank, first_rank + len(rows)))}
     found: list[tuple[int, int, str]] = []
-    #: The objects at a path of every row (rows and their shop_info are objects: see
-    #: rows_and_warnings), or None where one of them is not: then each value is looked up.
-    holders: dict[tuple[str, ...], list[dict] | None] = {(): rows}
+    shop_infos = [row["shop_info"] for row in rows]  # every row has one: see typed_columns
+    #: The objects at a path of every row, or None where one of them is not an object: then
+    #: each value under that path is looked up on its own.
+    holders: dict[tuple[str, ...], list[dict] | None] = {(): rows, ("shop_info",): shop_infos}
 
     def held_at(prefix: tuple[str, ...]) -> list[dict] | None:
         if prefix not in holders:
@@ -219,7 +221,6 @@ def _read_by_column(rows: list[dict], first_rank: int) -> tuple[dict[str, list],
         parents, name = held_at(path[:-1]), path[-1]
         raw = [parent.get(name) for parent in parents] if parents is not None else [_lookup(row, path) for row in rows]
         if read.name == "currency" and not all(raw):
-            shop_infos = held_at(("shop_info",)) or []
             raw = [value or info.get("currency") for value, info in zip(raw, shop_infos, strict=True)]
         plain = _plain_column(fast, raw)
         if plain is not None:

@@ -52,7 +52,8 @@ class RankingResult:
 
     def first(self, rows: int) -> RankingResult:
         """The same result cut to its first ``rows`` rows, on a frame of its own: one whose changes
-        never reach this one (under Copy-on-Write pandas copies its data only if it is written)."""
+        never reach this one, nor the pages it shares its data with (:func:`.parse.frame_of`); under
+        Copy-on-Write pandas copies that data only when the new frame is written."""
         cut = self.frame.iloc[:rows] if rows < len(self.frame) else self.frame
         return dataclasses.replace(self, frame=cut.copy(deep=not _copy_on_write()), rows_asked=rows)
 
