@@ -41,8 +41,9 @@ def run(bench: Bench) -> None:
             whole_s, ours = bench.child(CHILD, "ours")
             assert isinstance(ours, dict)
             sessions.append((_cold_s(ours), whole_s, ours, bench.server.calls))
-    colds = sorted(cold for cold, *_ in sessions)
-    _, whole_s, ours, calls = sorted(sessions, key=lambda session: session[0])[len(sessions) // 2]
+    sessions.sort(key=lambda session: session[0])
+    colds = [cold for cold, *_ in sessions]
+    _, whole_s, ours, calls = sessions[len(sessions) // 2]
     assert all(len(session[3]) == len(calls) for session in sessions)
     # Each child runs alone, so that none shares the two cores with another.
     with bench.fresh_env():
