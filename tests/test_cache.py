@@ -67,6 +67,20 @@ def test_answers_are_stored_as_json_and_come_back_byte_for_byte(fake_env, tmp_pa
     assert text.startswith("{") and isinstance(__import__("json").loads(text), dict)
 
 
+@pytest.mark.usefixtures("recent_periods")
+def test_a_page_read_again_is_decoded_once_until_another_process_stores_a_newer_one(fake_env, tmp_path):
+    with client_of() as client, client_of() as another_process:
+        client.most_promoted("US", 14, "day", DAY)
+        key = page_key(client)
+        first = client.cache.get(key)
+        assert client.cache.get(key) is first  # the same stored text: decoded once
+        newer = another_process.most_promoted("US", 14, "day", DAY, refresh=True)
+        read = client.cache.get(key)
+        assert read is not first and read.created_at > first.created_at
+        assert f'"request_id":"{newer.request_ids[0]}"'.encode() in read.content
+    assert fake_env.call_count == 2
+
+
 @pytest.mark.parametrize("hostile", ["pickle", "json list", "deep json", "not a response", "huge"])
 def test_a_stored_value_that_does_not_decode_is_fetched_again_and_nothing_runs(fake_env, tmp_path, hostile):
     marker = tmp_path / "code-ran"

@@ -34,6 +34,7 @@ import json
 import os
 import threading
 import time
+from collections import OrderedDict
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import partial
@@ -65,6 +66,9 @@ _STORED_OVERHEAD = 1.5
 _STORED_SLACK = 64 * 1024
 #: Cache keys remembered (a few hundred bytes each): the pages of a few large refreshes.
 _KEYS_KEPT = 4096
+#: Stored answers kept decoded (about 250 KB each: the stored text and the response): a
+#: table and the card beside it read the same pages one after the other.
+_DECODED_KEPT = 32
 
 log = redact.logger(__name__)
 
@@ -272,6 +276,9 @@ class LocalFileCache(BackendCache):
         self._retired: list[requests_cache.BaseCache] = []
         self._inode: int | None = None
         self._page_locks = PageLocks(folder)
+        #: key -> (stored text, its response), most recently read last (see get).
+        self._decoded: OrderedDict[str, tuple[str | bytes, CachedResponse]] = OrderedDict()
+        self._decoded_lock = threading.Lock()
         super().__init__(None, ttl)  # type: ignore[arg-type]  # opened when first needed
 
     # Opened when first needed or by open_while_waiting; until then get() asks _may_hold.
@@ -343,7 +350,25 @@ class LocalFileCache(BackendCache):
         except sqlite3.DatabaseError as error:
             self._recover(backend, error)
             return None
-        return None if row is None else responses.deserialize(key, row[0])
+        return None if row is None else self._decode(key, row[0], responses)
+
+    def _decode(self, key: str, stored: str | bytes, responses: SQLiteDict) -> CachedResponse | None:
+        """The response ``stored`` holds, decoded once while it stays the same text: decoding
+        (JSON, base64, cattrs) costs ten times reading it, and a page is read again by each
+        table and card of its query. Callers only read a stored response."""
+        with self._decoded_lock:
+            kept = self._decoded.get(key)
+            if kept is not None and kept[0] == stored:
+                self._decoded.move_to_end(key)
+                return kept[1]
+        response = responses.deserialize(key, stored)
+        if response is not None:
+            with self._decoded_lock:
+                self._decoded[key] = (stored, response)
+                self._decoded.move_to_end(key)
+                while len(self._decoded) > _DECODED_KEPT:
+                    self._decoded.popitem(last=False)
+        return response
 
     def store(self, key: str, response: requests.Response, *, final: bool = False) -> bool:
         import sqlite3
