@@ -20,12 +20,40 @@ from benchmarks.harness import Bench, timed
 from benchmarks.report import Row
 from xl_fastmoss import FastMossClient, Settings, headless
 
+#: Refreshes timed (the median one by fetching time is shown): one may take most of a round trip
+#: more than the next on these shared machines, the fake server sharing this process's CPU.
+#: With --quick, one.
+RUNS = 3
+
 
 def run(bench: Bench) -> None:
     """The same dashboard as an .xlsx file refreshed by `xl-fastmoss refresh` (headless)."""
     cells = dashboard_cells()
     pages = distinct_pages(cells)
     bench.warm_server(DASHBOARD_QUERIES)
+    runs = sorted((refresh_once(bench, cells) for _ in range(1 if bench.quick else RUNS)), key=lambda r: r[1])
+    seconds, fetch_s, write_s, calls, waves, report = runs[len(runs) // 2]
+    ideal = math.ceil(calls / 4)
+    spread = f"median of {len(runs)}, worst {bench.rt(runs[-1][1]):.2f} RT; " if len(runs) > 1 else ""
+    if waves > ideal:
+        bench.notes.append(extra_wave_note("4c", waves, ideal))
+    bench.rows.append(Row(
+        "4c. `xl-fastmoss refresh` of that dashboard as .xlsx (headless), max_concurrency 4",
+        f"{seconds:.3f} s = {bench.rt(seconds):.2f} RT" + ("" if report.ok else " FAILED") +
+        f"; fetching {fetch_s:.3f} s = {bench.rt(fetch_s):.2f} RT ({spread}{waves} waves), "
+        f"writing {write_s:.3f} s", str(calls),
+        "(see 4a)", "", "", f"{pages} calls, fetching <= {ideal + 1} RT",
+        all(r[5].ok and r[3] == pages for r in runs) and bench.rt(fetch_s) <= ideal + 1))
+    times = f"{len(runs)} times, a fresh cache each, the median one by fetching time shown" if len(runs) > 1 else "once"
+    bench.notes.append(
+        f"4c. The dashboard as an .xlsx built with openpyxl (12 sheets, a card at A1 and a table at A14 "
+        f"each), refreshed by headless.refresh_workbook(refresh=True), {times}. Of its {seconds:.2f} s, "
+        f"{fetch_s:.2f} s went to fetch_plan and {write_s:.2f} s to write_values_copy (CPU, no call)."
+        + ("" if report.ok else " FAILED: " + "; ".join(report.lines())))
+
+
+def refresh_once(bench: Bench, cells) -> tuple:
+    """One refresh with a fresh cache: (seconds, fetching s, writing s, calls, waves, report)."""
     with bench.fresh_env() as folder:
         source, output = folder / "dashboard.xlsx", folder / "dashboard-values.xlsx"
         save_dashboard(cells, source)
@@ -33,23 +61,7 @@ def run(bench: Bench) -> None:
         with FastMossClient(Settings.load(), session=session) as client, \
                 stopwatch(headless, "fetch_plan") as fetching, stopwatch(headless, "write_values_copy") as writing:
             seconds, report = timed(lambda: headless.refresh_workbook(source, output, client, refresh=True))
-        calls = bench.server.call_count
-    ideal = math.ceil(calls / 4)
-    fetch_s, write_s = sum(fetching), sum(writing)
-    if session.waves > ideal:
-        bench.notes.append(extra_wave_note("4c", session.waves, ideal))
-    bench.rows.append(Row(
-        "4c. `xl-fastmoss refresh` of that dashboard as .xlsx (headless), max_concurrency 4",
-        f"{seconds:.3f} s = {bench.rt(seconds):.2f} RT" + ("" if report.ok else " FAILED") +
-        f"; fetching {fetch_s:.3f} s = {bench.rt(fetch_s):.2f} RT ({session.waves} waves), "
-        f"writing {write_s:.3f} s", str(calls),
-        "(see 4a)", "", "", f"{pages} calls, fetching <= {ideal + 1} RT",
-        report.ok and calls == pages and bench.rt(fetch_s) <= ideal + 1))
-    bench.notes.append(
-        f"4c. The dashboard as an .xlsx built with openpyxl (12 sheets, a card at A1 and a table at A14 "
-        f"each), refreshed by headless.refresh_workbook(refresh=True). Of its {seconds:.2f} s, "
-        f"{fetch_s:.2f} s went to fetch_plan and {write_s:.2f} s to write_values_copy (CPU, no call)."
-        + ("" if report.ok else " FAILED: " + "; ".join(report.lines())))
+        return seconds, sum(fetching), sum(writing), bench.server.call_count, session.waves, report
 
 
 @contextlib.contextmanager
