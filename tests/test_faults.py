@@ -1,5 +1,10 @@
 """Each fault of the fake server: what the client does (retries, calls) and what the user reads."""
 
+import os
+import subprocess
+import sys
+import textwrap
+
 import pytest
 
 from xl_fastmoss import FastMossClient, errors
@@ -41,6 +46,24 @@ def test_transient_api_codes_give_up_after_the_retry_bound(client, server, code,
     with pytest.raises(error, match=f"code {code}"):
         ask(client)
     assert server.call_count == ATTEMPTS
+
+
+RETRY_IMPORT = textwrap.dedent("""
+    import sys
+    import xl_fastmoss
+    for region, rows in (("US", 100), ("GB", 200)):  # GB's page 2 is answered 503 once
+        table = xl_fastmoss.most_promoted(region, 14, "day", "2026-04-01", rows=rows)
+        print(region, len(table), "tenacity" in sys.modules)
+""")
+
+
+def test_tenacity_is_imported_at_the_first_retry_and_not_before(fake_env):
+    fake_env.inject(Fault.HTTP_STATUS, status=503, page=2)
+    done = subprocess.run([sys.executable, "-c", RETRY_IMPORT], env={**os.environ, "FASTMOSS_RETRY_BACKOFF": "0.01"},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["US 100 False", "GB 200 True"]
+    assert fake_env.call_count == 4
 
 
 @pytest.mark.parametrize("status, error, text", [

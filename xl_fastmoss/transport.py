@@ -43,9 +43,9 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 import requests
-import tenacity
 import urllib3.exceptions
 
 from . import errors
@@ -59,6 +59,9 @@ from .parse import Page, read_page
 from .retention import is_final
 from .settings import Settings
 from .throttle import AdaptiveLimiter, Turn
+
+if TYPE_CHECKING:  # imported at a page's first retry (see Transport._retried)
+    import tenacity
 
 # The longest wait between two attempts, whatever the backoff has grown to.
 _MAX_BACKOFF = 8.0
@@ -177,6 +180,25 @@ class Transport:
     def _fetch(self, url: str, body: dict, cache_key: str, refresh: bool, reading: _Reading) -> PageAnswer:
         api_key = self.settings.require_key()
         clock = _PageClock(self.settings.retry_deadline)
+        asked_at = dt.datetime.now(dt.timezone.utc)
+        attempt = partial(self._send_once, url, body, api_key, cache_key, refresh, asked_at, clock, reading)
+        try:
+            return attempt()
+        except errors.FastMossError as error:
+            if not error.retryable or self.settings.max_retries < 1:
+                raise
+            return self._retried(attempt, error, clock)
+
+    def _retried(self, attempt: Callable[[], PageAnswer], failed: errors.FastMossError,
+                 clock: _PageClock) -> PageAnswer:
+        """The attempts after a first one that failed with ``failed``, in tenacity's retry loop.
+
+        tenacity is imported here, not with this module: most pages never retry, and its import
+        (6 to 9 ms) would come before a fresh process's first call. The loop's first attempt
+        raises ``failed`` again (no call), so the waits and the stop count every attempt made.
+        """
+        import tenacity
+
         attempts = self.settings.max_retries + 1
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception(lambda e: isinstance(e, errors.FastMossError) and e.retryable),
@@ -186,8 +208,13 @@ class Transport:
             sleep=self._sleep,
             reraise=True,
         )
-        asked_at = dt.datetime.now(dt.timezone.utc)
-        return retrying(self._send_once, url, body, api_key, cache_key, refresh, asked_at, clock, reading)
+        made = [failed]
+
+        def next_attempt() -> PageAnswer:
+            if made:
+                raise made.pop()
+            return attempt()
+        return retrying(next_attempt)
 
     def _send_once(self, url: str, body: dict, api_key: str, cache_key: str, refresh: bool,
                    asked_at: dt.datetime, clock: _PageClock, reading: _Reading) -> PageAnswer:
