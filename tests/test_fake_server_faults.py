@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 import tracemalloc
 import zlib
 
@@ -516,3 +517,18 @@ def test_a_later_ask_passes_a_first_ask_fault_by_for_the_next_fault(server):
 def test_inject_refuses_a_first_ask_that_is_not_a_bool(server):
     with pytest.raises(ValueError, match="first_ask"):
         server.inject(Fault.API_CODE, code=30003, first_ask=1)
+
+
+def test_a_call_takes_its_fault_as_it_arrives_not_when_it_is_answered(server):
+    server.latency = 0.3
+    earlier: dict = {}
+    asking = threading.Thread(target=lambda: earlier.update(post(server).json()))
+    asking.start()
+    deadline = time.monotonic() + GUARD_SECONDS
+    while server.call_count == 0 and time.monotonic() < deadline:
+        time.sleep(0.005)
+    server.inject(Fault.API_CODE, code=30003)  # queued while the first call waits for its answer
+    later = post(server).json()
+    asking.join(GUARD_SECONDS)
+    assert (earlier["code"], later["code"]) == (0, 30003)
+    assert [call.code for call in server.calls] == [0, 30003]

@@ -16,7 +16,8 @@ Request handling, in order::
 ``latency`` is how long every call takes to be answered, from its request read to its answer
 sent, in the handler's own thread, so concurrent calls overlap. A ranking's page is made during
 that wait, as a vendor's latency includes its own work: the fake's time spent encoding answers
-is not added to the latency (unless making the answer takes longer than the latency).
+is not added to the latency (unless making the answer takes longer than the latency). A call
+takes its queued fault (if any) as it arrives, so faults meet calls in the order of ``calls``.
 Every call is recorded in ``calls``; the Authorization header never is, and no answer repeats
 it except ECHO_AUTH's, whose point that is.
 
@@ -495,13 +496,16 @@ class _Handler(BaseHTTPRequestHandler):
         fake._record(self._call)
         read_at = time.monotonic()
         spec = data.RANKINGS.get(path)
-        ready = self._ready_answer(spec, body) if post and fake.latency and self._call.authorized else None
+        # A call takes its fault as it arrives, in the order of the call log: after its latency,
+        # the order would be whichever handler thread woke first.
+        queued = None
+        if spec is not None and self._call.authorized:
+            queued = fake._take_fault(self._call, only=None if post else Fault.REDIRECT)
+        ready = (self._ready_answer(spec, body) if post and queued is None and fake.latency and self._call.authorized
+                 else None)
         if fake._pause(fake.latency - (time.monotonic() - read_at)):
             return self._drop()
         if not post:
-            queued = None
-            if spec is not None and self._call.authorized:
-                queued = fake._take_fault(self._call, only=Fault.REDIRECT)
             if queued is not None:
                 self._call.fault = queued.fault.name
                 return self._send_redirect(queued.params, head)
@@ -511,7 +515,6 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send_json(404, _error(20001, API_MESSAGES[20001]))
         if not self._call.authorized:
             return self._send_json(401, _error(401, "invalid api key"))
-        queued = fake._take_fault(self._call)
         if queued is None:
             if ready is not None and ready.asked == (fake._vendor_today(), fake.revision):
                 self._call.status, self._call.code = ready.status, ready.code
