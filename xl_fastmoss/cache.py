@@ -64,6 +64,9 @@ STALE_KEPT = 7 * 24 * 3600
 #: Room a stored answer takes beyond its body: base64 (4/3), headers, request, JSON layout.
 _STORED_OVERHEAD = 1.5
 _STORED_SLACK = 64 * 1024
+#: Seconds work started in the background as a call goes out waits, so that the call goes out
+#: first: it takes a millisecond or two to be sent, and the answer is hundreds away.
+SEND_FIRST = 0.005
 #: Cache keys remembered (a few hundred bytes each): the pages of a few large refreshes.
 _KEYS_KEPT = 4096
 #: Stored answers kept decoded (about 250 KB each: the stored text and the response): a
@@ -309,7 +312,7 @@ class LocalFileCache(BackendCache):
         threading.Thread(target=self._open_in_background, name="fastmoss-cache-open", daemon=True).start()
 
     def _open_in_background(self) -> None:
-        time.sleep(0)  # let the thread that started this one send its call first
+        time.sleep(SEND_FIRST)  # let the thread that started this one send its call first
         with self._opening:
             if self._opened is None and not self._closed:
                 with contextlib.suppress(Exception):  # it fails again, and is told, where it is needed

@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import requests
 
@@ -30,7 +31,6 @@ from .endpoints import ENDPOINTS, MAX_ROWS, PAGE_SIZE, Endpoint
 from .errors import ConfigurationError, FastMossError
 from .ledger import open_ledger
 from .paging import EXACT, Piece, plan_pieces, query_id, within
-from .parse import Columns, frame_of
 from .query import RankingQuery, TableRequest, validate_rows
 from .refresh_record import RefreshRecord, query_key
 from .result import RankingResult
@@ -38,6 +38,9 @@ from .retention import is_final
 from .settings import Settings, find_api_key
 from .throttle import AdaptiveLimiter
 from .transport import PageAnswer, Transport, retry_after_cap
+
+if TYPE_CHECKING:
+    from .parse import Columns
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -329,6 +332,8 @@ class FastMossClient:
                 warnings.append(f"page {piece.page} answered {count} of {piece.size} rows; "
                                 f"ranks {piece.first + count}-{piece.last} are missing")
             rank = piece.last + 1
+        from .parse import frame_of  # imported while the first call was on the wire (see transport)
+
         frame = frame_of(parts)
         stale = [a.stale_reason for a in collected if a.stale_reason]
         stale_errors = [a.stale_error for a in collected if a.stale_error]

@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import email.utils
+import importlib
 import json
 import math
 import random
@@ -50,18 +51,19 @@ import urllib3.exceptions
 
 from . import errors
 from .asking import current_asker, take_allowed_call
-from .cache import ResponseCache
+from .cache import SEND_FIRST, ResponseCache
 from .deadlines import WATCHDOG
 from .endpoints import PAGE_SIZE, Endpoint
 from .ledger import NO_ROWS, OK, Ledger
 from .paging import query_id
-from .parse import Page, read_page
 from .retention import is_final
 from .settings import Settings
 from .throttle import AdaptiveLimiter, Turn
 
-if TYPE_CHECKING:  # imported at a page's first retry (see Transport._retried)
-    import tenacity
+if TYPE_CHECKING:
+    import tenacity  # imported at a page's first retry (see Transport._retried)
+
+    from .parse import Page  # imported while a process's first call is on the wire (see _import_reader)
 
 # The longest wait between two attempts, whatever the backoff has grown to.
 _MAX_BACKOFF = 8.0
@@ -286,6 +288,7 @@ class Transport:
             clock.start()
             self._on_call()
             self.cache.open_while_waiting()
+            _import_reader()
             try:
                 response = self._exchange(url, body, headers, clock)
             finally:
@@ -490,6 +493,8 @@ class _Reading:
 
     def answer(self, response: requests.Response) -> Page:
         """A page read cleanly, else the matching FastMossError."""
+        from .parse import read_page
+
         return read_page(_payload_of(response), self.endpoint, self.first_rank, self.page_size)
 
     def stored(self, response) -> Page | None:
@@ -501,6 +506,22 @@ class _Reading:
         except errors.FastMossError:
             return None
         return page if page.row_count else None
+
+
+_reader_imported = threading.Event()
+
+
+def _import_reader() -> None:
+    """Import the page reader (:mod:`.parse` and its columns, 3 to 5 ms) in another thread,
+    once, as a process's first call goes out: its answer would otherwise wait for the import."""
+    if _reader_imported.is_set():
+        return
+    _reader_imported.set()
+
+    def import_reader() -> None:
+        time.sleep(SEND_FIRST)
+        importlib.import_module(f"{__package__}.parse")
+    threading.Thread(target=import_reader, name="fastmoss-import", daemon=True).start()
 
 
 def _payload_of(response: requests.Response) -> object:
