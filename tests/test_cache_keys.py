@@ -100,7 +100,7 @@ LAZY_OPEN = textwrap.dedent("""
     print(answers)
     fresh = LocalFileCache(folder, 60, 2**20)
     fresh.open_while_waiting()
-    opening = [t for t in threading.enumerate() if t.name == "fastmoss-cache-open"]
+    opening = [t for t in threading.enumerate() if t.name == "fastmoss-while-waiting"]
     for thread in opening:
         thread.join(60)
     print(len(opening), fresh._opened is not None)

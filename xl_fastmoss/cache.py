@@ -33,7 +33,6 @@ import functools
 import json
 import os
 import threading
-import time
 from collections import OrderedDict
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -48,6 +47,7 @@ from .cache_import import import_requests_cache
 from .cache_keys import request_key
 from .files import move_sqlite_aside
 from .page_locks import PageLocks
+from .while_waiting import WHILE_WAITING
 
 if TYPE_CHECKING:  # imported when a cache opens, without the backends we never use (see cache_import)
     import sqlite3
@@ -64,9 +64,6 @@ STALE_KEPT = 7 * 24 * 3600
 #: Room a stored answer takes beyond its body: base64 (4/3), headers, request, JSON layout.
 _STORED_OVERHEAD = 1.5
 _STORED_SLACK = 64 * 1024
-#: Seconds work started in the background as a call goes out waits, so that the call goes out
-#: first: it takes a millisecond or two to be sent, and the answer is hundreds away.
-SEND_FIRST = 0.005
 #: Cache keys remembered (a few hundred bytes each): the pages of a few large refreshes.
 _KEYS_KEPT = 4096
 #: Stored answers kept decoded (about 250 KB each: the stored text and the response): a
@@ -303,16 +300,16 @@ class LocalFileCache(BackendCache):
         return self._opened is not None
 
     def open_while_waiting(self) -> None:
-        """Open the backend in another thread, unless it is open or opening: called as a call
-        goes out, so that requests-cache imports while this process waits for the answer."""
+        """Open the backend in the background (:mod:`.while_waiting`), unless it is open or
+        opening: called as a call goes out, so that requests-cache imports while this process
+        waits for the answer."""
         with self._lock:
             if self._opened is not None or self._opening_started or self._closed:
                 return
             self._opening_started = True
-        threading.Thread(target=self._open_in_background, name="fastmoss-cache-open", daemon=True).start()
+        WHILE_WAITING.after_send(self._open_in_background)
 
     def _open_in_background(self) -> None:
-        time.sleep(SEND_FIRST)  # let the thread that started this one send its call first
         with self._opening:
             if self._opened is None and not self._closed:
                 with contextlib.suppress(Exception):  # it fails again, and is told, where it is needed

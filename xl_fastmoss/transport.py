@@ -38,6 +38,7 @@ import json
 import math
 import random
 import re
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -51,7 +52,7 @@ import urllib3.exceptions
 
 from . import errors
 from .asking import current_asker, take_allowed_call
-from .cache import SEND_FIRST, ResponseCache
+from .cache import ResponseCache
 from .deadlines import WATCHDOG
 from .endpoints import PAGE_SIZE, Endpoint
 from .ledger import NO_ROWS, OK, Ledger
@@ -59,11 +60,12 @@ from .paging import query_id
 from .retention import is_final
 from .settings import Settings
 from .throttle import AdaptiveLimiter, Turn
+from .while_waiting import WHILE_WAITING
 
 if TYPE_CHECKING:
     import tenacity  # imported at a page's first retry (see Transport._retried)
 
-    from .parse import Page  # imported while a process's first call is on the wire (see _import_reader)
+    from .parse import Page  # see _import_reader
 
 # The longest wait between two attempts, whatever the backoff has grown to.
 _MAX_BACKOFF = 8.0
@@ -287,8 +289,8 @@ class Transport:
         try:
             clock.start()
             self._on_call()
-            self.cache.open_while_waiting()
             _import_reader()
+            self.cache.open_while_waiting()
             try:
                 response = self._exchange(url, body, headers, clock)
             finally:
@@ -508,20 +510,15 @@ class _Reading:
         return page if page.row_count else None
 
 
-_reader_imported = threading.Event()
+#: The page reader, imported while a process's first call is on the wire (see _import_reader).
+_READER = f"{__package__}.parse"
 
 
 def _import_reader() -> None:
-    """Import the page reader (:mod:`.parse` and its columns, 3 to 5 ms) in another thread,
-    once, as a process's first call goes out: its answer would otherwise wait for the import."""
-    if _reader_imported.is_set():
-        return
-    _reader_imported.set()
-
-    def import_reader() -> None:
-        time.sleep(SEND_FIRST)
-        importlib.import_module(f"{__package__}.parse")
-    threading.Thread(target=import_reader, name="fastmoss-import", daemon=True).start()
+    """Have the page reader (:mod:`.parse` and its columns, 3 to 5 ms) imported in the background
+    as a call goes out, until it is: the first answer would otherwise wait for the import."""
+    if _READER not in sys.modules:
+        WHILE_WAITING.after_send(partial(importlib.import_module, _READER))
 
 
 def _payload_of(response: requests.Response) -> object:
