@@ -189,7 +189,7 @@ class Transport:
         try:
             return attempt()
         except errors.FastMossError as error:
-            if not error.retryable or self.settings.max_retries < 1:
+            if not _retryable(error) or self.settings.max_retries < 1:
                 raise
             return self._retried(attempt, error, clock)
 
@@ -205,7 +205,7 @@ class Transport:
 
         attempts = self.settings.max_retries + 1
         retrying = tenacity.Retrying(
-            retry=tenacity.retry_if_exception(lambda e: isinstance(e, errors.FastMossError) and e.retryable),
+            retry=tenacity.retry_if_exception(_retryable),
             # tenacity decides the wait first: no attempt starts that would have no time left.
             stop=lambda state: state.attempt_number >= attempts or clock.remaining() - state.upcoming_sleep <= 0,
             wait=lambda state: self._backoff(state, clock),
@@ -519,6 +519,10 @@ def _import_reader() -> None:
     as a call goes out, until it is: the first answer would otherwise wait for the import."""
     if _READER not in sys.modules:
         WHILE_WAITING.after_send(partial(importlib.import_module, _READER))
+
+
+def _retryable(error: BaseException) -> bool:
+    return isinstance(error, errors.FastMossError) and error.retryable
 
 
 def _payload_of(response: requests.Response) -> object:
