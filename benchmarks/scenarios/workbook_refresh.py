@@ -7,6 +7,7 @@ import math
 import time
 from collections.abc import Iterator
 from types import ModuleType
+from typing import NamedTuple
 
 from benchmarks.counting import CountingSession
 from benchmarks.dashboard import (
@@ -31,10 +32,10 @@ def run(bench: Bench) -> None:
     cells = dashboard_cells()
     pages = distinct_pages(cells)
     bench.warm_server(DASHBOARD_QUERIES)
-    runs = sorted((refresh_once(bench, cells) for _ in range(1 if bench.quick else RUNS)), key=lambda r: r[1])
+    runs = sorted((refresh_once(bench, cells) for _ in range(1 if bench.quick else RUNS)), key=lambda r: r.fetch_s)
     seconds, fetch_s, write_s, calls, waves, report = runs[len(runs) // 2]
     ideal = math.ceil(calls / 4)
-    spread = f"median of {len(runs)}, worst {bench.rt(runs[-1][1]):.2f} RT; " if len(runs) > 1 else ""
+    spread = f"median of {len(runs)}, worst {bench.rt(runs[-1].fetch_s):.2f} RT; " if len(runs) > 1 else ""
     if waves > ideal:
         bench.notes.append(extra_wave_note("4c", waves, ideal))
     bench.rows.append(Row(
@@ -43,7 +44,7 @@ def run(bench: Bench) -> None:
         f"; fetching {fetch_s:.3f} s = {bench.rt(fetch_s):.2f} RT ({spread}{waves} waves), "
         f"writing {write_s:.3f} s", str(calls),
         "(see 4a)", "", "", f"{pages} calls, fetching <= {ideal + 1} RT",
-        all(r[5].ok and r[3] == pages for r in runs) and bench.rt(fetch_s) <= ideal + 1))
+        all(r.report.ok and r.calls == pages for r in runs) and bench.rt(fetch_s) <= ideal + 1))
     times = f"{len(runs)} times, a fresh cache each, the median one by fetching time shown" if len(runs) > 1 else "once"
     bench.notes.append(
         f"4c. The dashboard as an .xlsx built with openpyxl (12 sheets, a card at A1 and a table at A14 "
@@ -52,8 +53,19 @@ def run(bench: Bench) -> None:
         + ("" if report.ok else " FAILED: " + "; ".join(report.lines())))
 
 
-def refresh_once(bench: Bench, cells) -> tuple:
-    """One refresh with a fresh cache: (seconds, fetching s, writing s, calls, waves, report)."""
+class Refreshed(NamedTuple):
+    """One timed refresh: its seconds in all, fetching and writing, the calls and waves it made."""
+
+    seconds: float
+    fetch_s: float
+    write_s: float
+    calls: int
+    waves: int
+    report: headless.RefreshReport
+
+
+def refresh_once(bench: Bench, cells) -> Refreshed:
+    """One refresh of the dashboard with a fresh cache."""
     with bench.fresh_env() as folder:
         source, output = folder / "dashboard.xlsx", folder / "dashboard-values.xlsx"
         save_dashboard(cells, source)
@@ -61,7 +73,7 @@ def refresh_once(bench: Bench, cells) -> tuple:
         with FastMossClient(Settings.load(), session=session) as client, \
                 stopwatch(headless, "fetch_plan") as fetching, stopwatch(headless, "write_values_copy") as writing:
             seconds, report = timed(lambda: headless.refresh_workbook(source, output, client, refresh=True))
-        return seconds, sum(fetching), sum(writing), bench.server.call_count, session.waves, report
+        return Refreshed(seconds, sum(fetching), sum(writing), bench.server.call_count, session.waves, report)
 
 
 @contextlib.contextmanager
